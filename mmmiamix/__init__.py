@@ -1,0 +1,17 @@
+"""mmmiamix: MiAMix (Multi-stage Augmented Mixup) and AGMix.
+
+``mmmiamix.core`` is plain PyTorch and serves any training loop. Importing
+``mmmiamix`` with mmpretrain installed also registers the OpenMMLab layer:
+batch augments (``MiAMix``, ``AGMix``, ``GMix``, ``FMix``, ``GridMix``), the
+two-view data preprocessor, backbones, datasets and hooks.
+"""
+import importlib.util
+
+from .core import *  # noqa: F401,F403
+from .core import __all__ as _core_all
+
+__version__ = '0.1.0'
+__all__ = list(_core_all) + ['__version__']
+
+if importlib.util.find_spec('mmpretrain') is not None:
+    from . import datasets, engine, models  # noqa: F401  (registers modules)

@@ -1,0 +1,3 @@
+from .resnext_cifar import ResNeXt_CIFAR
+
+__all__ = ['ResNeXt_CIFAR']
