@@ -1,0 +1,142 @@
+"""Test (evaluate) a checkpoint with mmengine's Runner.
+
+Usage::
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE]
+        [--out-item {metrics,pred}] [--show-dir DIR] [--cfg-options k=v ...]
+        [--launcher {none,pytorch,slurm,mpi}]
+
+``--out x.json`` (or ``.yaml``) writes the metrics; any other suffix (e.g.
+``.pkl``) dumps the per-sample predictions unless ``--out-item metrics``.
+The metrics are also printed as one JSON line starting with ``metrics:``.
+
+Loads checkpoints on torch >= 2.6 (trusted checkpoints only, see
+:mod:`mmmiamix.utils.checkpoint`) and runs distributed without CUDA over
+gloo (see :mod:`mmmiamix.utils.dist`).
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+from copy import deepcopy
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import mmengine  # noqa: E402
+import torch  # noqa: E402
+from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
+from mmengine.dist import get_rank  # noqa: E402
+from mmengine.evaluator import DumpResults  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+from mmmiamix.utils import setup_cpu_distributed, setup_torch_load_compat  # noqa
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Evaluate a checkpoint')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save logs')
+    parser.add_argument(
+        '--out', help='file for the metrics (.json/.yaml) or predictions')
+    parser.add_argument(
+        '--out-item',
+        choices=['metrics', 'pred'],
+        help='what --out holds; default: metrics for .json/.yaml/.yml, '
+        'pred otherwise')
+    parser.add_argument(
+        '--show-dir', help='save images with predictions to this directory')
+    parser.add_argument(
+        '--interval', type=int, default=1, help='visualize every N samples')
+    parser.add_argument(
+        '--amp', action='store_true', help='test with fp16 autocast')
+    parser.add_argument(
+        '--no-pin-memory',
+        action='store_true',
+        help='disable pin_memory in the dataloader')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. `test_dataloader.batch_size=64`')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    if args.out is not None and args.out_item is None:
+        args.out_item = 'metrics' if args.out.endswith(
+            ('.json', '.yaml', '.yml')) else 'pred'
+    return args
+
+
+def merge_args(cfg, args):
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+
+    if args.amp:
+        cfg.test_cfg = cfg.get('test_cfg') or ConfigDict()
+        cfg.test_cfg.fp16 = True
+
+    if args.show_dir is not None:
+        hooks = cfg.setdefault('default_hooks', ConfigDict())
+        vis = hooks.get('visualization') or ConfigDict(
+            type='VisualizationHook')
+        vis.enable = True
+        vis.out_dir = args.show_dir
+        vis.interval = args.interval
+        hooks.visualization = vis
+
+    loader = cfg.get('test_dataloader', None)
+    if loader is not None:
+        merged = ConfigDict(
+            pin_memory=torch.cuda.is_available(),
+            collate_fn=dict(type='default_collate'))
+        merged.update(deepcopy(loader))
+        if args.no_pin_memory:
+            merged.pin_memory = False
+        cfg.test_dataloader = merged
+
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    setup_torch_load_compat()
+
+    cfg = Config.fromfile(args.config)
+    cfg = merge_args(cfg, args)
+    setup_cpu_distributed(cfg, args.launcher)
+
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
+        else RUNNERS.build(cfg)
+    if args.out and args.out_item == 'pred':
+        runner.test_evaluator.metrics.append(
+            DumpResults(out_file_path=args.out))
+    metrics = runner.test()
+
+    if get_rank() == 0:
+        metrics = {k: float(v) if hasattr(v, '__float__') else v
+                   for k, v in metrics.items()}
+        if args.out and args.out_item == 'metrics':
+            mmengine.dump(metrics, args.out)
+        print('metrics: ' + json.dumps(metrics), flush=True)
+    return metrics
+
+
+if __name__ == '__main__':
+    main()
