@@ -41,6 +41,8 @@ def apply_by_group(out: torch.Tensor, group: torch.Tensor,
         hit = group == g
         if compact:
             index = hit.nonzero().squeeze(1)
+            if index.numel() == 0:  # a shape, known once nonzero returned
+                continue
             out.index_copy_(0, index, fn(index).to(out.dtype))
         else:
             hit = hit.view(-1, *([1] * (out.dim() - 1)))

@@ -1,0 +1,274 @@
+"""Cut-mask generators and mask augmentation of the pure-PyTorch core."""
+import math
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from mmmiamix.core import (MASK_METHODS, box_filter, default_smooth_windows,
+                           make_mask)
+from mmmiamix.core.geometry import rotation_shear
+from mmmiamix.core.masks import (render_cutmix, render_fmix, sample_cutmix,
+                                 sample_fmix)
+
+SIZES = [(32, 32), (24, 40), (8, 8)]
+
+
+@pytest.mark.parametrize('method', sorted(MASK_METHODS))
+@pytest.mark.parametrize('size', SIZES)
+def test_shape_dtype_range(method, size):
+    torch.manual_seed(0)
+    for n in (1, 7):
+        lam = torch.rand(n)
+        mask = make_mask(method, lam, size)
+        assert mask.shape == (n, 1, *size)
+        assert mask.dtype == torch.float32
+        assert mask.device == lam.device
+        assert torch.isfinite(mask).all()
+        assert mask.min() >= 0 and mask.max() <= 1
+
+
+@pytest.mark.parametrize('method', sorted(MASK_METHODS))
+def test_lam_extremes(method):
+    """lam = 0 gives an empty cut mask; lam = 1 a (nearly) full one."""
+    size = (32, 24)
+    empty = make_mask(method, torch.zeros(4), size)
+    assert empty.max() == 0
+    full = make_mask(method, torch.ones(4), size)
+    assert full.mean() > 0.3
+
+
+def test_mixup_mean_exact():
+    lam = torch.rand(1000)
+    mask = make_mask('mixup', lam, (24, 40))
+    assert torch.allclose(mask.mean((1, 2, 3)), lam, atol=1e-6)
+
+
+@pytest.mark.parametrize('size', SIZES)
+@pytest.mark.parametrize('max_soft', [0.0, 0.1])
+def test_fmix_mean_exact(size, max_soft):
+    torch.manual_seed(1)
+    lam = torch.rand(1000)
+    mask = make_mask('fmix', lam, size, max_soft=max_soft)
+    hw = size[0] * size[1]
+    err = (mask.mean((1, 2, 3)) - lam).abs()
+    # Exactly round(lam * H * W) pixels: within half a pixel (+ float sums).
+    assert err.max() <= 0.5 / hw + 1e-5
+    if max_soft == 0:
+        assert ((mask == 0) | (mask == 1)).all()
+    else:
+        assert ((mask > 0) & (mask < 1)).any()
+
+
+def test_fmix_is_low_frequency():
+    """Thresholded 1/f^3 noise gives few large blobs: the mask's edge
+    length is far below that of thresholded white noise."""
+    torch.manual_seed(2)
+    lam = torch.full((200, ), 0.5)
+    mask = make_mask('fmix', lam, (64, 64))
+    edges = (mask[..., 1:, :] != mask[..., :-1, :]).float().mean()
+    white = (torch.rand(200, 1, 64, 64) < 0.5).float()
+    white_edges = (white[..., 1:, :] != white[..., :-1, :]).float().mean()
+    assert edges < 0.15 * white_edges
+
+
+@pytest.mark.parametrize('size', SIZES)
+def test_cutmix_exact_before_clipping(size):
+    """A centred box (no clipping) covers lam * H * W pixels to within half a
+    row, and the mask is binary."""
+    torch.manual_seed(3)
+    h, w = size
+    lam = torch.rand(1000)
+    params = sample_cutmix(lam, size)
+    params['top'] = torch.floor((h - params['h']) / 2)
+    params['left'] = torch.floor((w - params['w']) / 2)
+    mask = render_cutmix(params, size)
+    assert ((mask == 0) | (mask == 1)).all()
+    area = mask.sum((1, 2, 3))
+    assert torch.equal(area, params['h'] * params['w'])
+    assert ((area - lam * h * w).abs() <=
+            params['h'].clamp_min(1) / 2 + 1e-4).all()
+
+
+def test_cutmix_clipped_mean_below_lam():
+    torch.manual_seed(4)
+    lam = torch.rand(2000)
+    mean = make_mask('cutmix', lam, (32, 32)).mean((1, 2, 3))
+    # Clipping at the borders only removes pixels (up to rounding).
+    assert (mean - lam <= 0.5 * 32 / 1024 + 1e-6).all()
+    assert (mean - lam).mean() < -0.05
+
+
+def test_gridmix_statistics():
+    """Over 2,000 draws with lam in [0.2, 0.5] (where the holes fit), the
+    cover is lam on average within 0.02, and within 0.15 for each draw."""
+    torch.manual_seed(5)
+    lam = 0.2 + 0.3 * torch.rand(2000)
+    mask = make_mask('gridmix', lam, (32, 32))
+    err = mask.mean((1, 2, 3)) - lam
+    assert err.mean().abs() < 0.02
+    assert err.abs().max() < 0.15
+    assert ((mask == 0) | (mask == 1)).all()
+    # Several holes: a grid, not one box.
+    rows_with_holes = (mask.sum(-1) > 0).squeeze(1)
+    runs = (rows_with_holes[:, 1:] & ~rows_with_holes[:, :-1]).sum(1)
+    assert (runs >= 1).float().mean() > 0.9
+
+
+@pytest.mark.parametrize('method', ['gmix', 'agmix'])
+def test_gaussian_mean_statistics(method):
+    """Untruncated blobs integrate to lam * H * W: centred, small blobs have
+    mean lam within 3%; with uniform centres, 2,000 draws stay below lam
+    (truncation at the borders) and above lam / 5 on average."""
+    torch.manual_seed(6)
+    size = (64, 64)
+    lam = 0.02 + 0.08 * torch.rand(1000)
+    spec = MASK_METHODS[method]
+    params = spec.sample(lam, size)
+    params['cy'] = torch.full_like(lam, 32.0)
+    params['cx'] = torch.full_like(lam, 32.0)
+    if method == 'agmix':
+        params['q'] = params['q'].clamp(-0.6, 0.6)
+    mean = spec.render(params, size).mean((1, 2, 3))
+    assert ((mean / lam - 1).abs() < 0.03).all()
+
+    lam = torch.rand(2000)
+    mean = make_mask(method, lam, size).mean((1, 2, 3))
+    assert (mean <= lam + 1e-6).all()
+    assert (mean.mean() > lam.mean() / 5)
+
+
+def _second_moments(mask):
+    """Covariance of the pixel coordinates weighted by the mask: (N, 2, 2)."""
+    n, _, h, w = mask.shape
+    ys = torch.arange(h, dtype=torch.float32).view(1, h, 1)
+    xs = torch.arange(w, dtype=torch.float32).view(1, 1, w)
+    m = mask[:, 0]
+    total = m.sum((1, 2))
+    my = (m * ys).sum((1, 2)) / total
+    mx = (m * xs).sum((1, 2)) / total
+    dy = ys - my.view(-1, 1, 1)
+    dx = xs - mx.view(-1, 1, 1)
+    vyy = (m * dy * dy).sum((1, 2)) / total
+    vxx = (m * dx * dx).sum((1, 2)) / total
+    vxy = (m * dx * dy).sum((1, 2)) / total
+    return torch.stack([vxx, vxy, vxy, vyy], 1).view(n, 2, 2)
+
+
+def test_agmix_anisotropic_and_rotated():
+    """Centred blobs: GMix's second moments are isotropic; AGMix's are
+    elongated, along directions spread over all angles."""
+    torch.manual_seed(7)
+    size, n = (64, 64), 1000
+    lam = torch.full((n, ), 0.05)
+    cov = {}
+    for method in ('gmix', 'agmix'):
+        spec = MASK_METHODS[method]
+        params = spec.sample(lam, size)
+        params['cy'] = torch.full_like(lam, 32.0)
+        params['cx'] = torch.full_like(lam, 32.0)
+        cov[method] = _second_moments(spec.render(params, size))
+    eig = torch.linalg.eigvalsh(cov['gmix'])
+    assert (eig[:, 1] / eig[:, 0] < 1.02).all()
+    assert (cov['gmix'][:, 0, 1].abs() < 0.01 * eig[:, 1]).all()
+
+    eig, vec = torch.linalg.eigh(cov['agmix'])
+    ratio = eig[:, 1] / eig[:, 0]
+    # q ~ U(-1, 1): axis ratio sqrt((1+|q|)/(1-|q|)) > 1.5 when |q| > 0.38.
+    assert (ratio > 1.5).float().mean() > 0.5
+    # Orientation of the major axis, in [0, pi): spread over all quadrants.
+    angle = torch.atan2(vec[:, 1, 1], vec[:, 0, 1]) % math.pi
+    elongated = angle[ratio > 1.5]
+    hist = torch.histc(elongated, bins=4, min=0, max=math.pi)
+    assert (hist > 0.1 * elongated.numel()).all()
+
+
+def test_rotated_cutmix_is_exact_binary_box():
+    size = (64, 64)
+    lam = torch.full((1, ), 0.25)
+    params = sample_cutmix(lam, size)
+    params['top'] = torch.tensor([16.0])
+    params['left'] = torch.tensor([16.0])
+    affine = rotation_shear(torch.tensor([math.pi / 4]), torch.tensor([0.0]))
+    mask = render_cutmix(params, size, affine)
+    assert ((mask == 0) | (mask == 1)).all()
+    # Rotating a centred square by 45 degrees keeps its area...
+    assert abs(mask.sum().item() - 32 * 32) < 0.03 * 32 * 32
+    # ... and makes a diamond: the middle row is wider than the top one.
+    rows = mask[0, 0].sum(1)
+    nonzero = rows.nonzero().squeeze(1)
+    assert rows[32] > 2 * rows[nonzero[0]]
+
+
+def test_rotated_fmix_keeps_exact_mean():
+    torch.manual_seed(8)
+    size = (32, 48)
+    lam = torch.rand(50)
+    params = sample_fmix(lam, size)
+    affine = rotation_shear(torch.rand(50) - 0.5, torch.rand(50) - 0.5)
+    mask = render_fmix(params, size, affine)
+    err = (mask.mean((1, 2, 3)) - lam).abs()
+    assert err.max() <= 0.5 / (32 * 48) + 1e-5
+
+
+def test_box_filter():
+    torch.manual_seed(9)
+    const = torch.full((3, 1, 16, 20), 0.7)
+    assert torch.allclose(box_filter(const, 5), const, atol=1e-5)
+    mask = make_mask('cutmix', torch.full((100, ), 0.3), (32, 32))
+    smooth = box_filter(mask, 7)
+    assert smooth.shape == mask.shape
+    assert smooth.min() >= -1e-6 and smooth.max() <= 1 + 1e-6
+    # Softened edges: fractional values appear where the box had edges.
+    assert ((smooth > 0.01) & (smooth < 0.99)).sum() > 0
+    # Replicated borders keep the mean close.
+    assert (smooth.mean((1, 2, 3)) - mask.mean((1, 2, 3))).abs().max() < 0.05
+    # Matches a direct average over the window, away from the borders.
+    direct = torch.nn.functional.avg_pool2d(mask, 7, stride=1)
+    assert torch.allclose(smooth[..., 3:-3, 3:-3], direct, atol=1e-5)
+
+
+def test_default_smooth_windows():
+    assert default_smooth_windows((64, 64)) == (5, 7, 11, 13)
+    assert default_smooth_windows((224, 224)) == (9, 15, 25, 35, 45)
+    assert default_smooth_windows((32, 32)) == (3, 5, 7)
+    for size in [(8, 8), (24, 40), (100, 300)]:
+        windows = default_smooth_windows(size)
+        assert all(w % 2 == 1 and 3 <= w <= min(size) for w in windows)
+
+
+def test_generator_makes_masks_reproducible():
+    for method in MASK_METHODS:
+        lam = torch.rand(6)
+        a = make_mask(method, lam, (16, 16),
+                      torch.Generator().manual_seed(3))
+        b = make_mask(method, lam, (16, 16),
+                      torch.Generator().manual_seed(3))
+        assert torch.equal(a, b)
+
+
+def test_unknown_method():
+    with pytest.raises(ValueError, match='method must be one of'):
+        make_mask('saliencymix', torch.rand(2), (8, 8))
+
+
+def test_core_imports_without_openmmlab():
+    """The core serves timm or a bare loop: it must import with mmengine,
+    mmcv and mmpretrain absent."""
+    code = ('import sys\n'
+            'for m in ("mmpretrain", "mmengine", "mmcv"):\n'
+            '    sys.modules[m] = None\n'
+            'import mmmiamix.core as core\n'
+            'import torch\n'
+            'x = torch.rand(4, 3, 16, 16)\n'
+            'y = torch.eye(4)\n'
+            'out, s = core.MiAMix()(x, y)\n'
+            'assert out.shape == x.shape\n'
+            'assert not any(k.split(".")[0] in ("mmpretrain", "mmengine",'
+            ' "mmcv") for k, v in sys.modules.items() if v is not None)\n'
+            'print("ok")\n')
+    res = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                         text=True)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == 'ok'
