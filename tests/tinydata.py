@@ -10,7 +10,7 @@
   image classifier over such a PNG folder.
 
 Images are drawn so that classes are easy to tell apart: class ``c`` has a
-bright square in a class-specific corner on a class-specific colour, plus a
+square of a class-specific grey level in a class-specific corner, plus a
 little noise, so a small network learns them within a couple of epochs.
 """
 import os
@@ -18,22 +18,22 @@ import os.path as osp
 
 import numpy as np
 
-_COLOURS = np.array([[220, 40, 40], [40, 200, 60], [50, 70, 230],
-                     [200, 200, 40], [200, 40, 200], [40, 200, 200]],
-                    dtype=np.float32)
+# Grey levels: the images look the same in RGB and BGR order, so a model
+# trained on PNGs (read as BGR) applies to CIFAR-C arrays (RGB) as well.
+_COLOURS = np.array([[230] * 3, [150] * 3, [70] * 3, [200] * 3, [110] * 3,
+                     [40] * 3], dtype=np.float32)
 
 
 def draw_image(label, size=32, rng=None):
     """Return an ``(size, size, 3)`` uint8 RGB image for class ``label``."""
     rng = np.random.default_rng(rng)
     img = np.full((size, size, 3), 30.0, dtype=np.float32)
-    img += _COLOURS[label % len(_COLOURS)] * 0.5
     half = size // 2
     corner = label % 4
     y0 = 0 if corner in (0, 1) else half
     x0 = 0 if corner in (0, 2) else half
     img[y0:y0 + half, x0:x0 + half] = _COLOURS[label % len(_COLOURS)]
-    img += rng.normal(0, 12, img.shape)
+    img += rng.normal(0, 12, (size, size, 1))  # same in every channel
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
@@ -76,6 +76,36 @@ def make_cifar_c(root, corruptions=CIFAR_C_CORRUPTIONS, n=4, num_classes=3,
                     sev >= corrupt_severity_from:
                 imgs = rng.integers(0, 256, imgs.shape, dtype=np.uint8)
             blocks.append(imgs)
+        np.save(osp.join(root, f'{name}.npy'), np.concatenate(blocks))
+    return labels
+
+
+def make_cifar_c_from_pngs(png_root, root, corruptions=CIFAR_C_CORRUPTIONS,
+                           noise_from=4, seed=0):
+    """Write a CIFAR-C folder whose severities hold the PNG dataset's images.
+
+    Severities ``< noise_from`` repeat the images of ``png_root`` (class
+    folders sorted by name, files sorted by name, as ``CustomDataset`` reads
+    them) unchanged, so their accuracy equals the clean accuracy;
+    severities ``>= noise_from`` are uniform noise. Returns the labels.
+    """
+    from PIL import Image
+    rng = np.random.default_rng(seed)
+    imgs, labels = [], []
+    for c, name in enumerate(sorted(os.listdir(png_root))):
+        d = osp.join(png_root, name)
+        for fn in sorted(os.listdir(d)):
+            imgs.append(np.asarray(Image.open(osp.join(d, fn)).convert('RGB')))
+            labels.append(c)
+    imgs = np.stack(imgs).astype(np.uint8)
+    labels = np.asarray(labels, dtype=np.int64)
+    os.makedirs(root, exist_ok=True)
+    np.save(osp.join(root, 'labels.npy'), np.tile(labels, 5))
+    for name in corruptions:
+        blocks = [
+            imgs if sev < noise_from else rng.integers(
+                0, 256, imgs.shape, dtype=np.uint8) for sev in range(1, 6)
+        ]
         np.save(osp.join(root, f'{name}.npy'), np.concatenate(blocks))
     return labels
 
@@ -148,7 +178,7 @@ randomness = dict(seed=0, diff_rank_seed=True, deterministic=False)
 '''
 
 
-def write_config(path, data_root, num_classes=3, batch_size=8, max_epochs=2,
+def write_config(path, data_root, num_classes=3, batch_size=4, max_epochs=2,
                  augment=None, plugin=False):
     """Write the tiny config to ``path``.
 
