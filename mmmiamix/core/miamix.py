@@ -26,8 +26,8 @@ from .checks import (check_batch, check_choice, check_positive, check_prob,
 from .mask_augment import (box_filter, check_windows, default_smooth_windows,
                            sample_rotation_shear)
 from .masks import MASK_METHODS
-from .mixing import (apply_by_group, blend, gather_partners, mix_scores,
-                     take)
+from .mixing import (apply_by_group, blend, check_method_kwargs,
+                     gather_partners, mix_scores, take)
 from .sampling import (Generator, sample_categorical, sample_layer_ratios,
                        sample_partners)
 from .second_view import ViewConfig
@@ -129,13 +129,12 @@ class MiAMix:
         method_kwargs = dict(method_kwargs or {})
         for name in method_kwargs:
             check_choice('method_kwargs', name, self.methods)
-        self.method_kwargs = method_kwargs
+        self.method_kwargs = {
+            name: check_method_kwargs(name, method_kwargs.get(name, {}))
+            for name in self.methods
+        }
         self.render = check_choice('render', render,
                                    ('auto', 'compact', 'dense'))
-        # Validate the per-method arguments once, at construction.
-        for name in self.methods:
-            MASK_METHODS[name].sample(torch.full((1, ), 0.5), (8, 8), None,
-                                      **self.method_kwargs.get(name, {}))
 
     # ------------------------------------------------------------ sampling
     def windows(self, size) -> Tuple[int, ...]:
@@ -184,7 +183,7 @@ class MiAMix:
         slot_lam = lam[:, :k_max].reshape(-1)
         mask_params = {
             name: MASK_METHODS[name].sample(slot_lam, size, generator,
-                                            **self.method_kwargs.get(name, {}))
+                                            **self.method_kwargs[name])
             for name in self.methods
         }
         return dict(partner=partner, k=k, lam=lam, method=method,

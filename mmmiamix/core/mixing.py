@@ -219,3 +219,18 @@ class AGMix(MaskMix):
         super().__init__(
             alpha, q_range=check_range('q_range', q_range, -1.0, 1.0),
             angle_range=check_range('angle_range', angle_range))
+
+
+#: The classes that check each method's keyword arguments.
+METHOD_CLASSES = {'fmix': FMix, 'gridmix': GridMix, 'gmix': GMix,
+                  'agmix': AGMix}
+
+
+def check_method_kwargs(method: str, kwargs: dict) -> dict:
+    """Validated keyword arguments of ``method``'s mask sampler."""
+    if method not in METHOD_CLASSES:
+        if kwargs:
+            raise ValueError(f'method_kwargs[{method!r}]: {method} takes no '
+                             f'arguments, got {kwargs!r}')
+        return {}
+    return METHOD_CLASSES[method](**kwargs).method_kwargs

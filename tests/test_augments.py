@@ -1,0 +1,148 @@
+"""The registered batch augments, through mmpretrain's registry and
+``ClsDataPreprocessor``."""
+import pytest
+import torch
+
+import mmmiamix  # noqa: F401  (registers)
+from mmpretrain.models.utils import ClsDataPreprocessor
+from mmpretrain.registry import BATCH_AUGMENTS
+from mmpretrain.structures import DataSample
+
+NAMES = ['MiAMix', 'AGMix', 'GMix', 'FMix', 'GridMix']
+CONFIGS = [
+    dict(type='MiAMix'),
+    dict(type='MiAMix', mask_merge='sum', p_aug=1.0, p_smooth=1.0),
+    dict(type='MiAMix', p_self=0.5, k_max=3),
+    dict(type='AGMix', alpha=1.0),
+    dict(type='GMix', alpha=1.0),
+    dict(type='FMix', alpha=1.0, max_soft=0.1),
+    dict(type='GridMix', alpha=1.0),
+]
+
+
+def constant_batch(b, size=(16, 24), dtype=torch.float32):
+    """Image ``i`` filled with ``i + 1``; one-hot label ``i`` of B classes."""
+    values = torch.arange(1, b + 1, dtype=torch.float32)
+    images = values.view(b, 1, 1, 1).expand(b, 3, *size).to(dtype)
+    return images.contiguous(), torch.eye(b)
+
+
+def test_registered():
+    for name in NAMES:
+        assert BATCH_AUGMENTS.get(name) is not None, name
+    # mmpretrain's own augments stay untouched.
+    assert BATCH_AUGMENTS.get('Mixup').__module__.startswith('mmpretrain')
+
+
+@pytest.mark.parametrize('cfg', CONFIGS, ids=lambda c: str(c))
+def test_label_weights_equal_pixel_weights(cfg):
+    """Each output image is a constant-per-source blend, so its mean must be
+    the score-weighted mean of the source values: sum_c score[c] * (c + 1).
+    """
+    torch.manual_seed(0)
+    aug = BATCH_AUGMENTS.build(cfg)
+    for b in (1, 2, 9):
+        images, scores = constant_batch(b)
+        for _ in range(5):
+            mixed, mixed_scores = aug(images, scores)
+            assert mixed.shape == images.shape
+            assert mixed_scores.shape == scores.shape
+            assert mixed_scores.dtype == torch.float32
+            assert torch.allclose(mixed_scores.sum(1), torch.ones(b))
+            expected = mixed_scores @ torch.arange(1, b + 1,
+                                                   dtype=torch.float32)
+            assert torch.allclose(mixed.mean((1, 2, 3)), expected,
+                                  atol=1e-4), cfg
+
+
+@pytest.mark.parametrize('cfg', CONFIGS, ids=lambda c: str(c))
+def test_deterministic_under_seed(cfg):
+    aug = BATCH_AUGMENTS.build(cfg)
+    x = torch.rand(6, 3, 20, 20)
+    y = torch.eye(6)
+    torch.manual_seed(11)
+    a = aug(x, y)
+    torch.manual_seed(11)
+    b = aug(x, y)
+    torch.manual_seed(12)
+    c = aug(x, y)
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    assert not torch.equal(a[0], c[0])
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_int_and_soft_scores(name):
+    aug = BATCH_AUGMENTS.build(dict(type=name))
+    x = torch.rand(5, 3, 16, 16)
+    onehot = torch.nn.functional.one_hot(torch.arange(5) % 3, 3)
+    _, scores = aug(x, onehot)  # int64 one-hot
+    assert scores.dtype == torch.float32
+    assert torch.allclose(scores.sum(1), torch.ones(5))
+    soft = torch.softmax(torch.randn(5, 3), 1)
+    _, scores = aug(x, soft)
+    assert torch.allclose(scores.sum(1), torch.ones(5))
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_batch_of_one(name):
+    aug = BATCH_AUGMENTS.build(dict(type=name))
+    x = torch.rand(1, 3, 12, 12)
+    y = torch.tensor([[0.0, 1.0]])
+    mixed, scores = aug(x, y)
+    assert torch.equal(scores, y)
+    if name != 'MiAMix':  # MiAMix may mix with a second view of itself
+        assert torch.allclose(mixed, x)
+
+
+def test_through_cls_data_preprocessor():
+    torch.manual_seed(0)
+    pre = ClsDataPreprocessor(
+        mean=[0, 0, 0], std=[255, 255, 255], num_classes=4,
+        batch_augments=dict(augments=dict(type='MiAMix')))
+    images = [torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8)
+              for _ in range(6)]
+    samples = [DataSample().set_gt_label(i % 4) for i in range(6)]
+    out = pre(dict(inputs=torch.stack(images), data_samples=samples),
+              training=True)
+    assert out['inputs'].shape == (6, 3, 32, 32)
+    scores = torch.stack([s.gt_score for s in out['data_samples']])
+    assert scores.shape == (6, 4)
+    assert torch.allclose(scores.sum(1), torch.ones(6))
+    # Validation batches are not mixed.
+    samples = [DataSample().set_gt_label(i % 4) for i in range(6)]
+    out = pre(dict(inputs=torch.stack(images), data_samples=samples),
+              training=False)
+    assert torch.allclose(out['inputs'] * 255,
+                          torch.stack(images).float(), atol=1e-3)
+
+
+@pytest.mark.parametrize('cfg, match', [
+    (dict(type='AGMix', alpha=0), 'alpha'),
+    (dict(type='GMix', alpha=-1.0), 'alpha'),
+    (dict(type='FMix', alpha='1'), 'alpha'),
+    (dict(type='FMix', max_soft=0.7), 'max_soft'),
+    (dict(type='FMix', decay_power=0), 'decay_power'),
+    (dict(type='GridMix', n_holes=(6, 2)), 'n_holes'),
+    (dict(type='GridMix', cut_area_ratio=(0.5, 1.5)), 'cut_area_ratio'),
+    (dict(type='GridMix', cut_aspect_ratio=(2.0, 0.5)), 'cut_aspect_ratio'),
+    (dict(type='AGMix', q_range=(-2, 1)), 'q_range'),
+    (dict(type='AGMix', angle_range=(90, -90)), 'angle_range'),
+])
+def test_bad_arguments(cfg, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        BATCH_AUGMENTS.build(cfg)
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_bad_inputs(name):
+    aug = BATCH_AUGMENTS.build(dict(type=name))
+    with pytest.raises(ValueError, match='4-D'):
+        aug(torch.rand(3, 16, 16), torch.eye(3))
+    with pytest.raises(ValueError, match='batch size'):
+        aug(torch.rand(3, 3, 16, 16), torch.eye(4))
+    with pytest.raises(ValueError, match='batch_score must be 2-D'):
+        aug(torch.rand(3, 3, 16, 16), torch.arange(3))
+    with pytest.raises(TypeError, match='float'):
+        aug(torch.zeros(3, 3, 16, 16, dtype=torch.uint8), torch.eye(3))
+    with pytest.raises(ValueError, match='at least 8x8'):
+        aug(torch.rand(3, 3, 4, 16), torch.eye(3))
