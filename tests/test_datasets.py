@@ -15,7 +15,7 @@ import mmmiamix  # noqa: F401  (registers the datasets)
 from mmmiamix.datasets import CIFAR10C, CIFAR100C, TinyImageNet
 from mmmiamix.datasets.cifar_c import CIFAR_C_CORRUPTIONS
 
-# ---------------------------------------------------------------- Tiny-ImageNet
+# ------------------------------------------------------------ Tiny-ImageNet
 WNIDS = ['n02124075', 'n01443537', 'n09256479']  # deliberately not sorted
 WORDS = {
     'n01443537': 'goldfish, Carassius auratus',

@@ -1,0 +1,39 @@
+# Runtime shared by every experiment config of mmmiamix.
+# Registries default to mmpretrain's; `custom_imports` registers this
+# project's batch augments (MiAMix, AGMix, GMix, FMix, GridMix), the
+# TwoViewClsDataPreprocessor, the ResNeXt_CIFAR backbone and the datasets.
+default_scope = 'mmpretrain'
+custom_imports = dict(imports=['mmmiamix'], allow_failed_imports=False)
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=100),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    # Keep the last 3 checkpoints (for --resume) and the best top-1 one.
+    checkpoint=dict(
+        type='CheckpointHook',
+        interval=10,
+        max_keep_ckpts=3,
+        save_best='accuracy/top1',
+        rule='greater'),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='VisualizationHook', enable=False),
+)
+
+env_cfg = dict(
+    cudnn_benchmark=True,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    # tools/dist_train.sh switches to gloo on machines without CUDA.
+    dist_cfg=dict(backend='nccl'),
+)
+
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
+
+log_level = 'INFO'
+load_from = None
+resume = False
+
+# diff_rank_seed=True: with several ranks every rank must draw different
+# mixing masks, ratios and partners (mmengine seeds rank r with seed + r).
+randomness = dict(seed=0, diff_rank_seed=True, deterministic=False)

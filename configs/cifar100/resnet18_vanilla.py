@@ -1,0 +1,10 @@
+# CIFAR-100, ResNet-18 (CIFAR stem), 400 epochs.
+# Vanilla (no mixing). Paper Table 3.
+_base_ = [
+    '../_base_/models/resnet18_cifar.py',
+    '../_base_/datasets/cifar100_bs100.py',
+    '../_base_/schedules/sgd_cosine_400e.py',
+    '../_base_/default_runtime.py',
+]
+custom_imports = dict(imports=['mmmiamix'], allow_failed_imports=False)
+model = dict(head=dict(num_classes=100))
