@@ -1,0 +1,380 @@
+"""Speed of MiAMix against its peers, its reference loop and the memory floor.
+
+Prints, for (B, H, W) in (100, 32, 32), (100, 64, 64) and (64, 224, 224), on
+CPU and on CUDA when present, the median ms per batch of:
+
+- MiAMix (default arguments, ``render='auto'``);
+- every single method: MiAMix restricted to one method (``methods=(m,),
+  method_weights=(1,)``) and the single-method classes FMix, GridMix, GMix,
+  AGMix (``alpha=1``);
+- mmpretrain's ``Mixup`` and ``CutMix`` (``alpha=1.0``);
+- the per-sample reference loop (:func:`mmmiamix.core.reference.
+  reference_apply` on draws of ``aug.sample``), fewer repeats;
+- the blend's memory-traffic floor: ``torch.add(x, x_partner, out=out)``
+  (reads two batch tensors, writes one, into a preallocated output; the
+  partner batch is materialised beforehand), and for reference the same
+  with the keep mask: ``torch.lerp(x_partner, x, keep, out=out)``;
+
+then the training cost of MiAMix: a ResNet-18 CIFAR step (mmpretrain
+``ResNet_CIFAR`` depth 18 + global pooling + linear head, soft-target cross
+entropy, SGD; batch 100, 32x32; forward + backward + step) with and without
+MiAMix, interleaved; and the ratios against the targets of DESIGN §6.
+
+Timing: ``torch.set_num_threads(--threads)`` (default: the CPUs this process
+may use), warm-up calls, then the candidates of one size are timed round
+robin (one call each per round) so that a change of machine load hits them
+all alike; the median over rounds is reported. On CUDA the timed region is
+bracketed by ``torch.cuda.synchronize()`` and nothing else syncs.
+
+Usage::
+
+    python tools/benchmark_mixing.py [--quick] [--device cpu|cuda|all]
+        [--threads N] [--out results.json] [--skip-train]
+"""
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from mmmiamix.core.miamix import MiAMix  # noqa: E402
+from mmmiamix.core.mixing import AGMix, FMix, GMix, GridMix  # noqa: E402
+from mmmiamix.core.reference import reference_apply  # noqa: E402
+
+SIZES = ((100, 32, 32), (100, 64, 64), (64, 224, 224))
+SINGLE = ('mixup', 'cutmix', 'fmix', 'gridmix', 'gmix', 'agmix')
+NUM_CLASSES = 100
+
+TARGETS = {
+    'miamix_over_mixup_64x224': ('MiAMix / mmpretrain Mixup, 64x3x224x224',
+                                 '<=', 1.0),
+    'reference_over_miamix_100x32': (
+        'reference loop / MiAMix, 100x3x32x32', '>=', 10.0),
+    'miamix_over_floor_64x224': ('MiAMix / blend floor, 64x3x224x224', '<=',
+                                 5.0),
+    'train_cost': ('training step MiAMix / vanilla, ResNet-18 CIFAR b100',
+                   '<=', None),  # 1.01 on CPU, 1.03 on CUDA
+    'cuda_ms_128x224': ('MiAMix ms at 128x3x224x224 (CUDA)', '<=', 1.0),
+}
+
+
+# ----------------------------------------------------------------- helpers
+def cpu_name() -> str:
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or 'unknown'
+
+
+def sync(device):
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def time_once(fn, device) -> float:
+    """ms of one call, the device synchronised only around it."""
+    sync(device)
+    start = time.perf_counter()
+    fn()
+    sync(device)
+    return (time.perf_counter() - start) * 1e3
+
+
+def round_robin(cands, device, warmup, repeats, budget_s=None):
+    """Median ms per candidate. ``cands``: name -> (fn, repeats or None).
+
+    Every candidate is warmed up, then timed one call per round; a candidate
+    with its own (smaller) repeat count drops out of later rounds.
+    """
+    for fn, _ in cands.values():
+        for _ in range(warmup):
+            fn()
+    times = {name: [] for name in cands}
+    start = time.perf_counter()
+    for r in range(repeats):
+        for name, (fn, reps) in cands.items():
+            if reps is not None and r >= reps:
+                continue
+            times[name].append(time_once(fn, device))
+        if budget_s is not None and r >= 2 and \
+                time.perf_counter() - start > budget_s:
+            break
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def make_batch(b, h, w, device, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(b, 3, h, w, generator=g).to(device)
+    labels = torch.randint(0, NUM_CLASSES, (b, ), generator=g)
+    y = F.one_hot(labels, NUM_CLASSES).float().to(device)
+    return x, y
+
+
+# ------------------------------------------------------------ mixing speed
+def bench_size(b, h, w, device, quick):
+    from mmpretrain.models.utils.batch_augments import CutMix, Mixup
+
+    x, y = make_batch(b, h, w, device)
+    cands = {}
+    miamix = MiAMix()
+    cands['MiAMix'] = (lambda: miamix(x, y), None)
+    for m in SINGLE:
+        aug = MiAMix(methods=(m, ), method_weights=(1, ))
+        cands[f'MiAMix[{m}]'] = ((lambda a: lambda: a(x, y))(aug), None)
+    for cls in (FMix, GridMix, GMix, AGMix):
+        aug = cls(alpha=1.0)
+        cands[cls.__name__] = ((lambda a: lambda: a(x, y))(aug), None)
+    mixup, cutmix = Mixup(alpha=1.0), CutMix(alpha=1.0)
+    # mmpretrain's CutMix pastes into its input in place: give it a copy
+    # made outside the timed region would need a hook; pasting into x itself
+    # is what it does in training, and the values do not matter here.
+    x_cut = x.clone()
+    cands['mmpretrain Mixup'] = (lambda: mixup(x, y), None)
+    cands['mmpretrain CutMix'] = (lambda: cutmix(x_cut, y), None)
+
+    # The blend floor: read x and its partner batch, write the output.
+    partner = x[torch.randperm(b, device=device)]
+    out = torch.empty_like(x)
+    keep = torch.rand(b, 1, h, w, device=device)
+    cands['floor add(x, xp)'] = (lambda: torch.add(x, partner, out=out),
+                                 None)
+    cands['floor lerp(xp, x, keep)'] = (
+        lambda: torch.lerp(partner, x, keep, out=out), None)
+
+    # The per-sample reference loop on the draws of MiAMix.sample.
+    def reference():
+        params = miamix.sample(b, (h, w), device)
+        return reference_apply(miamix, x, y, params)
+
+    big = h * w >= 224 * 224
+    ref_reps = (2 if quick else 3) if big else (3 if quick else 7)
+    cands['reference loop'] = (reference, ref_reps)
+
+    repeats = 5 if quick else (15 if big else 25)
+    warmup = 1 if big else 3
+    if device.type == 'cuda':
+        repeats, warmup = repeats * 4, 10
+    return round_robin(cands, device, warmup, repeats)
+
+
+def check_no_sync(device):
+    """One MiAMix call (render='auto': the dense path) under
+    ``torch.cuda.set_sync_debug_mode('error')``: raises on any host sync."""
+    x, y = make_batch(128, 224, 224, device)
+    aug = MiAMix()
+    aug(x, y)  # warm-up outside the check (lazy init may sync)
+    torch.cuda.synchronize(device)
+    torch.cuda.set_sync_debug_mode('error')
+    try:
+        aug(x, y)
+        ok, msg = True, 'no host sync'
+    except RuntimeError as e:  # the sync that was caught
+        ok, msg = False, str(e).splitlines()[0]
+    finally:
+        torch.cuda.set_sync_debug_mode('default')
+    torch.cuda.synchronize(device)
+    return ok, msg
+
+
+def bench_cuda_128(device, quick):
+    x, y = make_batch(128, 224, 224, device)
+    aug = MiAMix()
+    partner = x[torch.randperm(128, device=device)]
+    out = torch.empty_like(x)
+    return round_robin(
+        {'MiAMix 128x224': (lambda: aug(x, y), None),
+         'floor add(x, xp) 128x224': (
+             lambda: torch.add(x, partner, out=out), None)},
+        device, warmup=10, repeats=20 if quick else 100)
+
+
+# ------------------------------------------------------------ training cost
+class CifarNet(nn.Module):
+    """mmpretrain's ResNet_CIFAR (depth 18) + global pooling + linear."""
+
+    def __init__(self, num_classes=10):
+        super().__init__()
+        from mmpretrain.models.backbones import ResNet_CIFAR
+        self.backbone = ResNet_CIFAR(depth=18)
+        self.fc = nn.Linear(512, num_classes)
+
+    def forward(self, x):
+        feat = self.backbone(x)[-1]
+        return self.fc(F.adaptive_avg_pool2d(feat, 1).flatten(1))
+
+
+def bench_training(device, quick, num_classes=10):
+    torch.manual_seed(0)
+    model = CifarNet(num_classes).to(device).train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9,
+                          weight_decay=5e-4)
+    b = 100
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(b, 3, 32, 32, generator=g).to(device)
+    y = F.one_hot(torch.randint(0, num_classes, (b, ), generator=g),
+                  num_classes).float().to(device)
+    aug = MiAMix()
+
+    def step(mix):
+        inputs, scores = aug(x, y) if mix else (x, y)
+        logits = model(inputs)
+        loss = -(scores * F.log_softmax(logits, dim=1)).sum(1).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    warmup = 1 if device.type == 'cpu' else 10
+    repeats = (3 if quick else 8) if device.type == 'cpu' else (
+        20 if quick else 100)
+    for _ in range(warmup):
+        step(False)
+        step(True)
+    vanilla, mixed = [], []
+    for r in range(repeats):
+        # alternate the order so neither always runs second
+        order = (False, True) if r % 2 == 0 else (True, False)
+        for mix in order:
+            t = time_once(lambda: step(mix), device)
+            (mixed if mix else vanilla).append(t)
+    # The cost of the augment alone, on this batch, same session.
+    aug_ms = round_robin({'aug': (lambda: aug(x, y), None)}, device, 3,
+                         10 if quick else 30)['aug']
+    v, m = statistics.median(vanilla), statistics.median(mixed)
+    return {'vanilla_ms': v, 'miamix_ms': m, 'ratio_measured': m / v,
+            'miamix_call_ms': aug_ms, 'ratio_components': (v + aug_ms) / v,
+            'vanilla_all': vanilla, 'miamix_all': mixed}
+
+
+# ------------------------------------------------------------------- report
+def verdict(value, op, target):
+    if value is None or target is None or (isinstance(value, float)
+                                           and math.isnan(value)):
+        return 'n/a'
+    ok = value <= target if op == '<=' else value >= target
+    return 'MET' if ok else 'MISSED'
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--quick', action='store_true',
+                        help='fewer repeats (a rough run in ~2-3 minutes)')
+    parser.add_argument('--device', default='all',
+                        choices=['all', 'cpu', 'cuda'],
+                        help='cpu, cuda, or all (cpu + cuda when present)')
+    parser.add_argument('--threads', type=int,
+                        default=len(os.sched_getaffinity(0)) if hasattr(
+                            os, 'sched_getaffinity') else os.cpu_count(),
+                        help='torch.set_num_threads (default: usable CPUs)')
+    parser.add_argument('--skip-train', action='store_true',
+                        help='skip the ResNet-18 training-cost measurement')
+    parser.add_argument('--out', help='write every number to this JSON file')
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    devices = []
+    if args.device in ('all', 'cpu'):
+        devices.append(torch.device('cpu'))
+    if args.device in ('all', 'cuda'):
+        if torch.cuda.is_available():
+            devices.append(torch.device('cuda'))
+        elif args.device == 'cuda':
+            parser.error('--device cuda: no CUDA device')
+
+    info = {
+        'torch': torch.__version__, 'cpu': cpu_name(),
+        'threads': torch.get_num_threads(),
+        'loadavg_start': os.getloadavg(), 'quick': args.quick,
+        'cuda': torch.cuda.get_device_name(0)
+        if torch.cuda.is_available() else None,
+    }
+    print(f"# torch {info['torch']}, CPU: {info['cpu']}, "
+          f"threads {info['threads']}, load average {info['loadavg_start']}"
+          + (f", CUDA: {info['cuda']}" if info['cuda'] else ', no CUDA'))
+    results = {'info': info, 'devices': {}}
+
+    for device in devices:
+        res = {'mixing_ms': {}}
+        results['devices'][device.type] = res
+        for b, h, w in SIZES:
+            key = f'{b}x3x{h}x{w}'
+            t0 = time.perf_counter()
+            ms = bench_size(b, h, w, device, args.quick)
+            res['mixing_ms'][key] = ms
+            print(f'\n## {device.type} {key}  (ms per batch, median; '
+                  f'{time.perf_counter() - t0:.0f} s)')
+            for name, v in ms.items():
+                print(f'  {name:28s} {v:10.3f}')
+        ratios = {}
+        m224 = res['mixing_ms']['64x3x224x224']
+        m32 = res['mixing_ms']['100x3x32x32']
+        ratios['miamix_over_mixup_64x224'] = \
+            m224['MiAMix'] / m224['mmpretrain Mixup']
+        ratios['reference_over_miamix_100x32'] = \
+            m32['reference loop'] / m32['MiAMix']
+        ratios['miamix_over_floor_64x224'] = \
+            m224['MiAMix'] / m224['floor add(x, xp)']
+        if device.type == 'cuda':
+            c = bench_cuda_128(device, args.quick)
+            res['cuda_128x224'] = c
+            ratios['cuda_ms_128x224'] = c['MiAMix 128x224']
+            res['no_sync'] = check_no_sync(device)
+            print(f"\n## cuda 128x3x224x224: MiAMix {c['MiAMix 128x224']:.3f}"
+                  f" ms, blend floor {c['floor add(x, xp) 128x224']:.3f} ms;"
+                  f" sync check: {res['no_sync'][1]}")
+        if not args.skip_train:
+            t0 = time.perf_counter()
+            tr = bench_training(device, args.quick)
+            res['training'] = tr
+            ratios['train_cost'] = tr['ratio_measured']
+            ratios['train_cost_components'] = tr['ratio_components']
+            print(f'\n## {device.type} training step, ResNet-18 CIFAR, '
+                  f'batch 100 ({time.perf_counter() - t0:.0f} s)')
+            print(f"  vanilla {tr['vanilla_ms']:.1f} ms, with MiAMix "
+                  f"{tr['miamix_ms']:.1f} ms (measured, interleaved, median "
+                  f"of {len(tr['vanilla_all'])}): {tr['ratio_measured']:.3f}")
+            print(f"  MiAMix call alone {tr['miamix_call_ms']:.2f} ms: "
+                  f"(vanilla + call) / vanilla = "
+                  f"{tr['ratio_components']:.4f}")
+        res['ratios'] = ratios
+        print(f'\n## {device.type} targets (DESIGN §6)')
+        train_target = 1.01 if device.type == 'cpu' else 1.03
+        for key, (label, op, target) in TARGETS.items():
+            if key == 'train_cost':
+                target = train_target
+            if key not in ratios:
+                continue
+            v = ratios[key]
+            print(f'  {label:58s} {v:9.4f}  target {op} {target}: '
+                  f'{verdict(v, op, target)}')
+            if key == 'train_cost':
+                v2 = ratios['train_cost_components']
+                print(f"  {'  same, from components (1 + call / step)':58s}"
+                      f' {v2:9.4f}  target {op} {target}: '
+                      f'{verdict(v2, op, target)}')
+        if device.type == 'cuda':
+            ok, msg = res['no_sync']
+            print(f"  {'MiAMix without host sync (CUDA)':58s} "
+                  f"{'MET' if ok else 'MISSED: ' + msg}")
+    info['loadavg_end'] = os.getloadavg()
+    print(f"\n# load average at the end {info['loadavg_end']}")
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(results, f, indent=1)
+        print(f'# wrote {args.out}')
+
+
+if __name__ == '__main__':
+    main()
