@@ -94,6 +94,8 @@ def parse_args(argv=None):
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out-dir', required=True, help='output folder')
     parser.add_argument('--dpi', type=int, default=100)
+    parser.add_argument('--compact', action='store_true',
+                        help='save 256-colour PNGs (smaller files)')
     args = parser.parse_args(argv)
     key = args.method.lower()
     if key not in METHODS:
@@ -281,6 +283,7 @@ def main(argv=None):
                                               args.num, args.size,
                                               args.seed, args.cfg_options)
     torch.manual_seed(args.seed)
+    vis.COMPACT = args.compact
     os.makedirs(args.out_dir, exist_ok=True)
     make = {
         'stages': figure_stages,
