@@ -13,6 +13,8 @@ MIAMIX_CFG = osp.join(ROOT, 'configs', 'quickstart',
                       'miamix_resnet18_digits.py')
 VANILLA_CFG = osp.join(ROOT, 'configs', 'quickstart',
                        'vanilla_resnet18_digits.py')
+TWOVIEW_CFG = osp.join(ROOT, 'configs', 'quickstart',
+                       'miamix_twoview_resnet18_digits.py')
 
 
 def _env():
@@ -112,6 +114,11 @@ def test_quickstart_configs_load():
     assert mix.train_dataloader.dataset.type == 'Digits'
     # no flips for digits
     assert all('Flip' not in t.type for t in mix.train_pipeline)
+    two = Config.fromfile(TWOVIEW_CFG)
+    assert two.model.data_preprocessor.type == 'TwoViewClsDataPreprocessor'
+    assert two.model.data_preprocessor.batch_augments.augments.type == \
+        'MiAMix'
+    assert two.train_dataloader.dataset.pipeline[0].type == 'MultiView'
 
 
 # ---------------------------------------------------------------- training
@@ -123,10 +130,12 @@ SHRINK = [
 ]
 
 
-def test_quickstart_trains_one_epoch(tmp_path):
+@pytest.mark.parametrize('config', [MIAMIX_CFG, TWOVIEW_CFG],
+                         ids=['one-view', 'two-view'])
+def test_quickstart_trains_one_epoch(tmp_path, config):
     work = tmp_path / 'work'
     out = _run([
-        'tools/train.py', MIAMIX_CFG, '--work-dir',
+        'tools/train.py', config, '--work-dir',
         str(work), '--cfg-options', 'train_cfg.max_epochs=1',
         'train_cfg.val_interval=1'
     ] + SHRINK)
