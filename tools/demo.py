@@ -19,7 +19,10 @@ import os.path as osp
 import re
 import sys
 import time
+import warnings
 
+# mmcv-lite has no compiled ops; mmpretrain warns about it at import time.
+warnings.filterwarnings('ignore', message='Fail to import ``MultiScale')
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.config import Config, DictAction  # noqa: E402
@@ -155,5 +158,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    os.environ.setdefault('PYTHONWARNINGS', 'ignore::UserWarning')
     main()
