@@ -146,6 +146,11 @@ def test_quickstart_trains_one_epoch(tmp_path, config):
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
     assert 'accuracy/top1' in out
     assert 'Mixed batch of epoch 1 saved' in out
+    if config == MIAMIX_CFG:  # the checkpoint loads in tools/test.py
+        out = _run(['tools/test.py', config, str(work / 'epoch_1.pth'),
+                    '--work-dir', str(tmp_path / 'test'), '--cfg-options',
+                    'test_dataloader.dataset.indices=64'])
+        assert 'accuracy/top1' in out
 
 
 def test_demo_end_to_end(tmp_path):
