@@ -94,6 +94,17 @@ def test_miamix_args_and_dataset_config(tool, tmp_path):
     assert _is_png(path)
 
 
+def test_sample_images_compact(tool, tmp_path):
+    path = tool.main(['--method', 'GridMix', '--sample-images', '--num', '4',
+                      '--size', '64', '--compact', '--out-dir',
+                      str(tmp_path)])
+    assert _is_png(path)
+    from PIL import Image
+    with Image.open(path) as im:
+        assert im.mode == 'P'  # 256-colour palette
+    tool.vis.COMPACT = False
+
+
 def test_bad_arguments(tool, image_dir, tmp_path):
     with pytest.raises(SystemExit):
         tool.main(['--method', 'NoMix', '--images', str(image_dir),

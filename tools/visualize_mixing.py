@@ -26,7 +26,8 @@ batch like mmpretrain's). ``--args key=value ...``: the method's arguments
   sample with λ -> ``<method>_grid.png``.
 
 Images: ``--images FOLDER`` (any PIL-readable files, resized and centre-cropped
-to ``--size``, default 224) or ``--config CONFIG`` (the config's
+to ``--size``, default 224), ``--sample-images`` (scikit-learn's two sample
+photos and a crop of each; no download) or ``--config CONFIG`` (the config's
 ``train_dataloader.dataset``, or ``test_dataloader.dataset`` with ``--split
 test``, built through mmpretrain's registry without its pipeline;
 ``--cfg-options`` edit the config first). ``--num`` images are used (cycled
@@ -78,6 +79,9 @@ def parse_args(argv=None):
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument('--images', help='folder of images')
     src.add_argument('--config', help='a config with train_dataloader')
+    src.add_argument('--sample-images', action='store_true',
+                     help="scikit-learn's sample photos (china.jpg, "
+                     'flower.jpg) and a crop of each (no download)')
     parser.add_argument('--split', choices=['train', 'test'],
                         default='train', help='dataset of --config to use')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -143,6 +147,29 @@ def load_folder(folder: str, num: int, size: int):
     idx = [i % len(images) for i in range(num)]
     return (torch.stack([images[i] for i in idx]), torch.tensor(idx),
             names)
+
+
+def load_sample_images(num: int, size: int):
+    """scikit-learn's two sample photos and a crop of each (the pagoda, the
+    dahlia), cycled to ``num`` images."""
+    from sklearn.datasets import load_sample_images as load
+    data = load()
+    names = [osp.splitext(osp.basename(f))[0] for f in data.filenames]
+    photos = dict(zip(names, data.images))
+    crops = [('china', photos['china'], None),
+             ('flower', photos['flower'], None),
+             ('pagoda', photos['china'], (30, 230, 130, 330)),
+             ('dahlia', photos['flower'], (0, 400, 120, 520))]
+    images, classes = [], []
+    for name, arr, box in crops:
+        if box is not None:
+            arr = arr[box[0]:box[1], box[2]:box[3]]
+        t = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)
+        images.append(_resize_crop(t.float(), size).clamp(0, 255))
+        classes.append(name)
+    idx = [i % len(images) for i in range(num)]
+    return (torch.stack([images[i] for i in idx]), torch.tensor(idx),
+            classes)
 
 
 def load_config(config: str, split: str, num: int, size, seed: int,
@@ -278,6 +305,9 @@ def main(argv=None):
     if args.images:
         images, labels, classes = load_folder(args.images, args.num,
                                               args.size or 224)
+    elif args.sample_images:
+        images, labels, classes = load_sample_images(args.num,
+                                                     args.size or 224)
     else:
         images, labels, classes = load_config(args.config, args.split,
                                               args.num, args.size,
