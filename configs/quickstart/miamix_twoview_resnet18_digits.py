@@ -5,7 +5,8 @@
 # as miamix_resnet18_digits.py (one-view path: the second view is made on
 # the device).
 #
-#   python tools/demo.py --config configs/quickstart/miamix_twoview_resnet18_digits.py
+#   python tools/demo.py \
+#       --config configs/quickstart/miamix_twoview_resnet18_digits.py
 _base_ = ['./miamix_resnet18_digits.py']
 
 view_transforms = [dict(type='RandomCrop', crop_size=32, padding=4)]

@@ -12,7 +12,8 @@ from mmpretrain.registry import HOOKS
 @HOOKS.register_module()
 class MixedBatchVisualizationHook(Hook):
     """Save the first training batch of every ``interval``-th epoch (and of
-    the first epoch), as the model sees it (after the batch augment), as a PNG grid.
+    the first epoch), as the model sees it (after the batch augment), as a
+    PNG grid.
 
     The picture goes to ``<work_dir>/<out_dir>/epoch_<n>.png`` (``n`` counts
     from 1, like the checkpoints); each tile is titled with its two largest
