@@ -138,10 +138,18 @@ class MixedBatchVisualizationHook(Hook):
 
     def save(self, runner, epoch: int) -> Optional[str]:
         """Write the captured batch for ``epoch``; returns the path."""
-        from ..visualization import save_batch_grid
         captured, self._captured = self._captured, None
         if captured is None:
             return None
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            runner.logger.warning(
+                'MixedBatchVisualizationHook needs matplotlib '
+                '(pip install matplotlib); no pictures are written.')
+            self.interval, self.first = 10**9, False
+            return None
+        from ..visualization import save_batch_grid
         mean, std = self._stats(self._preprocessor(runner))
         folder = self.out_dir if osp.isabs(self.out_dir) else osp.join(
             runner.work_dir, self.out_dir)
