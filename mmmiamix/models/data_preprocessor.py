@@ -11,23 +11,19 @@ def _split_views(inputs):
     """The two views of a batch, or None for a one-view batch.
 
     ``MultiView(num_views=2)`` + ``PackInputs`` gives per sample a list of two
-    images: ``default_collate`` turns them into a list of two ``(B, C, H, W)``
-    tensors, ``pseudo_collate`` into a list of ``B`` two-image lists.
+    images; mmengine's collate functions transpose it: ``default_collate``
+    into two ``(B, C, H, W)`` tensors, ``pseudo_collate`` into two lists of
+    ``B`` images. A one-view batch is a tensor or a list of 3-D images.
     """
     if not isinstance(inputs, (list, tuple)) or len(inputs) == 0:
         return None
-    if isinstance(inputs[0], (list, tuple)):
-        if any(len(item) != 2 for item in inputs):
-            raise ValueError('TwoViewClsDataPreprocessor needs exactly 2 '
-                             'views per sample (MultiView num_views=2)')
-        return [list(item[0] for item in inputs),
-                list(item[1] for item in inputs)]
-    if isinstance(inputs[0], torch.Tensor) and inputs[0].dim() == 4:
-        if len(inputs) != 2:
-            raise ValueError('TwoViewClsDataPreprocessor needs exactly 2 '
-                             f'views, got {len(inputs)}')
-        return list(inputs)
-    return None
+    first = inputs[0]
+    if isinstance(first, torch.Tensor) and first.dim() == 3:
+        return None  # pseudo_collate of one view: a list of images
+    if len(inputs) != 2:
+        raise ValueError('TwoViewClsDataPreprocessor needs exactly 2 views '
+                         f'(MultiView num_views=2), got {len(inputs)}')
+    return list(inputs)
 
 
 @MODELS.register_module()
