@@ -9,7 +9,9 @@ CPU and on CUDA when present, the median ms per batch of:
   AGMix (``alpha=1``);
 - mmpretrain's ``Mixup`` and ``CutMix`` (``alpha=1.0``);
 - the per-sample reference loop (:func:`mmmiamix.core.reference.
-  reference_apply` on draws of ``aug.sample``), fewer repeats;
+  reference_loop`: every stage, random draws included, one sample at a
+  time), and the same loop on the batched draws of ``aug.sample``
+  (:func:`~mmmiamix.core.reference.reference_apply`), fewer repeats;
 - the blend's memory-traffic floor: ``torch.add(x, x_partner, out=out)``
   (reads two batch tensors, writes one, into a preallocated output; the
   partner batch is materialised beforehand), and for reference the same
@@ -48,7 +50,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from mmmiamix.core.miamix import MiAMix  # noqa: E402
 from mmmiamix.core.mixing import AGMix, FMix, GMix, GridMix  # noqa: E402
-from mmmiamix.core.reference import reference_apply  # noqa: E402
+from mmmiamix.core.reference import (reference_apply,  # noqa: E402
+                                     reference_loop)
 
 SIZES = ((100, 32, 32), (100, 64, 64), (64, 224, 224))
 SINGLE = ('mixup', 'cutmix', 'fmix', 'gridmix', 'gmix', 'agmix')
@@ -154,14 +157,20 @@ def bench_size(b, h, w, device, quick):
     cands['floor lerp(xp, x, keep)'] = (
         lambda: torch.lerp(partner, x, keep, out=out), None)
 
-    # The per-sample reference loop on the draws of MiAMix.sample.
-    def reference():
+    # The obvious implementation: every stage per sample, draws included.
+    big = h * w >= 224 * 224
+    ref_reps = (2 if quick else 3) if big else (3 if quick else 7)
+    cands['reference loop'] = (lambda: reference_loop(miamix, x, y),
+                               ref_reps)
+
+    # The same loop on the batched draws of MiAMix.sample (only the
+    # rendering and mixing per sample).
+    def reference_shared_draws():
         params = miamix.sample(b, (h, w), device)
         return reference_apply(miamix, x, y, params)
 
-    big = h * w >= 224 * 224
-    ref_reps = (2 if quick else 3) if big else (3 if quick else 7)
-    cands['reference loop'] = (reference, ref_reps)
+    cands['reference loop, batched draws'] = (reference_shared_draws,
+                                              ref_reps)
 
     repeats = 5 if quick else (15 if big else 25)
     warmup = 1 if big else 3

@@ -102,8 +102,9 @@ def sample_fmix(lam: torch.Tensor, size: Size, generator: Generator = None,
     cycles per pixel, floored at one cycle per image), on the low-frequency
     band of :data:`FMIX_MAX_CYCLES`.
 
-    Returns ``lam``, ``spectrum`` (complex64 ``(N, rows, cols)``) and ``soft``
-    (float ``(N,)``, the width of the soft edge as a share of the pixels).
+    Returns ``lam``, ``spectrum`` (complex64 ``(N, rows, cols)``) and, when
+    ``max_soft > 0``, ``soft`` (float ``(N,)``, the width of the soft edge as
+    a share of the pixels).
     """
     lam = lam.float()
     n, (h, w), dev = lam.shape[0], size, lam.device
@@ -116,9 +117,11 @@ def sample_fmix(lam: torch.Tensor, size: Size, generator: Generator = None,
     re_im = torch.randn(n, rows.numel(), kw + 1, 2, device=dev,
                         generator=generator)
     spectrum = torch.view_as_complex(re_im * scale[..., None])
-    soft = torch.minimum(torch.full_like(lam, float(max_soft)),
-                         torch.minimum(lam, 1 - lam))
-    return {'lam': lam, 'spectrum': spectrum, 'soft': soft}
+    params = {'lam': lam, 'spectrum': spectrum}
+    if max_soft > 0:
+        params['soft'] = torch.minimum(torch.full_like(lam, float(max_soft)),
+                                       torch.minimum(lam, 1 - lam))
+    return params
 
 
 def fmix_noise(params: Params, size: Size,
@@ -135,16 +138,63 @@ def fmix_noise(params: Params, size: Size,
     return noise
 
 
+def _fmix_rank_select(flat: torch.Tensor, count: torch.Tensor,
+                      bins: int = 4096) -> torch.Tensor:
+    """1 on the ``count`` largest values of each row, 0 elsewhere.
+
+    A two-level histogram select, sort-free: the rows' ranges split into
+    ``bins`` bins, the bin holding the ``count``-th largest value splits
+    again, and any values still tied in that sub-bin share the remaining
+    count equally, so each row sums to ``count`` exactly.
+
+    Args:
+        flat: float ``(N, P)``.
+        count: float ``(N, 1)``, integers in [0, P].
+    Returns:
+        float32 ``(N, P)`` in [0, 1], binary but for exact ties.
+    """
+    def level(values, lo, width, weight, need):
+        """Bin index of each value; the bin holding the ``need``-th largest
+        weighted value, its weight and the weight in the bins above it."""
+        index = ((values - lo) / width * bins).floor().clamp_(0, bins - 1)
+        index = index.long()
+        hist = torch.zeros(values.shape[0], bins, device=values.device)
+        hist.scatter_add_(1, index, weight)
+        at_or_above = hist.flip(1).cumsum(1).flip(1)  # count in bins >= b
+        target = (at_or_above >= need).sum(1, keepdim=True).sub_(1).clamp_(0)
+        above = at_or_above.gather(1, target) - hist.gather(1, target)
+        return index, target, hist.gather(1, target), above
+
+    lo = flat.amin(1, keepdim=True)
+    width = (flat.amax(1, keepdim=True) - lo).clamp_min(1e-12)
+    idx1, bin1, _, above1 = level(flat, lo, width, torch.ones_like(flat),
+                                  count)
+    in_bin = idx1 == bin1
+    need = count - above1
+    lo2 = lo + bin1 * width / bins
+    idx2, bin2, tied, above2 = level(flat, lo2, width / bins, in_bin.float(),
+                                     need)
+    need = need - above2
+    share = (need / tied.clamp_min(1)).clamp(0, 1)
+    top = (idx1 > bin1) | (in_bin & (idx2 > bin2))
+    edge = in_bin & (idx2 == bin2)
+    return top.float() + edge * share
+
+
 def render_fmix(params: Params, size: Size,
                 affine: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """Top ``round(lam * H * W)`` pixels of the noise set to 1, the rest 0;
-    with ``soft > 0`` a linear ramp over ``2 * soft * H * W`` ranks around
-    the threshold (the mean stays ``lam``). Float32 ``(N, 1, H, W)``."""
+    """Top ``round(lam * H * W)`` pixels of the noise set to 1, the rest 0
+    (a sort-free rank select); when the draws hold ``soft`` (FMix's
+    ``max_soft > 0``) a linear ramp over ``2 * soft * H * W`` ranks around
+    the threshold instead. The mean is ``round(lam H W) / (H W)`` either way.
+    Float32 ``(N, 1, H, W)``."""
     noise = fmix_noise(params, size, affine)
     n, (h, w) = noise.shape[0], size
     flat = noise.view(n, h * w)
-    order = flat.argsort(dim=1, descending=True)
     count = torch.round(params['lam'] * h * w).view(-1, 1)
+    if 'soft' not in params:
+        return _fmix_rank_select(flat, count).view(n, 1, h, w)
+    order = flat.argsort(dim=1, descending=True)
     soft = torch.round(params['soft'] * h * w).view(-1, 1)
     rank = torch.arange(h * w, device=flat.device, dtype=torch.float32) + 0.5
     ramp = ((count + soft - rank) / (2 * soft).clamp_min(1)).clamp(0, 1)

@@ -149,7 +149,8 @@ class MiAMix:
         Returns a dict with ``partner`` (long ``(B,)``), ``k`` (long
         ``(B,)``), ``lam`` (float ``(B, k_max + 1)``), ``method`` (long
         ``(B, k_max)``, index into ``methods``, -1 for inactive layers),
-        ``affine`` (float ``(S, 2, 2)``, identity where not augmented),
+        ``affine`` (float ``(S, 2, 2)``) and ``rotate`` (bool ``(S,)``,
+        whether the slot's mask is rotated and sheared by ``affine``),
         ``window`` (long ``(S,)``, index into :meth:`windows`, -1 for none),
         ``mask_params`` (per method, each slot's parameters) and ``view``
         (second-view draws), where ``S = B * k_max``.
@@ -172,8 +173,6 @@ class MiAMix:
         rotate = augmentable & (u[0] < self.p_aug)
         affine = sample_rotation_shear(slots, self.rotation_range,
                                        self.shear_range, device, generator)
-        eye = torch.eye(2, device=device).expand(slots, 2, 2)
-        affine = torch.where(rotate.view(-1, 1, 1), affine, eye)
         n_win = len(self.windows(size))
         window = torch.randint(0, n_win, (slots, ), device=device,
                                generator=generator)
@@ -207,20 +206,27 @@ class MiAMix:
         compact = self._compact(device)
         masks = torch.zeros(method.shape[0], 1, *size, device=device)
 
-        def renderer(name):
+        def renderer(name, rotated):
             spec, p = MASK_METHODS[name], params['mask_params'][name]
+            if rotated and not (augment and spec.augmentable):
+                return None
 
             def fn(index):
                 affine = None
-                if augment and spec.augmentable:
+                if rotated:
                     affine = params['affine'] if index is None else \
                         params['affine'].index_select(0, index)
                 return spec.render(take(p, index), size, affine)
 
             return fn
 
-        masks = apply_by_group(masks, method,
-                               [renderer(m) for m in self.methods], compact)
+        # Group 2 m + r: method m, rotated and sheared (r = 1) or not, so
+        # unrotated masks take the cheap separable paths.
+        group = 2 * method + (params['rotate'] & augment).long()
+        masks = apply_by_group(
+            masks, group,
+            [renderer(m, r) for m in self.methods for r in (False, True)],
+            compact)
         if augment:
             masks = apply_by_group(
                 masks, params['window'],

@@ -34,8 +34,8 @@ def reference_cut_mask(aug, params: Params, slot: int, size: Tuple[int, int],
     sample ``i``), float32 ``(H, W)``.
 
     Paper §3.2.3: the method's mask; for cutmix, fmix and gridmix masks a
-    rotation and shear (``params['affine'][slot]``, the identity when the
-    slot was not augmented) and a smoothing by a box filter of window
+    rotation and shear by ``params['affine'][slot]`` where
+    ``params['rotate'][slot]`` is set, and a smoothing by a box filter of window
     ``aug.windows(size)[params['window'][slot]]`` (none when -1).
     """
     m = int(params['method'].reshape(-1)[slot])
@@ -45,7 +45,7 @@ def reference_cut_mask(aug, params: Params, slot: int, size: Tuple[int, int],
     spec = MASK_METHODS[name]
     mask_params = _row(params['mask_params'][name], slot)
     affine = None
-    if augment and spec.augmentable:
+    if augment and spec.augmentable and bool(params['rotate'][slot]):
         affine = params['affine'][slot:slot + 1]
     mask = spec.render(mask_params, size, affine).float()
     if augment and spec.augmentable:
@@ -134,3 +134,43 @@ def reference_call(aug, inputs: torch.Tensor, batch_score: torch.Tensor,
     params = aug.sample(inputs.shape[0], inputs.shape[-2:], inputs.device,
                         generator)
     return reference_apply(aug, inputs, batch_score, params, second_view)
+
+
+def reference_loop(aug, inputs: torch.Tensor, batch_score: torch.Tensor,
+                   second_view: Optional[torch.Tensor] = None,
+                   generator: Optional[torch.Generator] = None):
+    """The obvious implementation of Algorithm 1: every stage, the random
+    draws included, one sample at a time (``for i = 1 to n``).
+
+    Same distribution as ``aug(inputs, batch_score, second_view)``, not the
+    same draws (use :func:`reference_apply` for those). This is the baseline
+    that ``tools/benchmark_mixing.py`` times against the batched MiAMix.
+    """
+    b, size, dev = inputs.shape[0], tuple(inputs.shape[-2:]), inputs.device
+    score = batch_score.float()
+    mixed = torch.empty_like(inputs)
+    scores = torch.empty_like(score)
+    for i in range(b):
+        # Stage 1: a partner, or with p_self the sample itself.
+        draw = torch.rand(2, device=dev, generator=generator)
+        t = i if (b == 1 or float(draw[0]) < aug.p_self) else \
+            (i + 1 + int(float(draw[1]) * (b - 1))) % b
+        # Stage 2: k layers, Dirichlet ratios, one method per layer.
+        one = aug.sample(1, size, dev, generator)
+        one['partner'] = torch.tensor([0], device=dev)
+        # Stage 3: the masks of this sample's k_max slots.
+        cuts = [reference_cut_mask(aug, one, j, size, dev)
+                for j in range(aug.k_max)]
+        keep = reference_keep_mask(aug, cuts).to(inputs.dtype)
+        # Stage 4: the partner image, the blend and the labels.
+        if second_view is not None:
+            partner = second_view[t]
+        elif t == i:
+            partner = aug.view.render(inputs[i:i + 1], one['view'])[0]
+        else:
+            partner = inputs[t]
+        mixed[i] = keep * inputs[i] + (1 - keep) * partner
+        lam = keep.float().mean() if aug.lam_merge == 'merged' else \
+            one['lam'][0, -1]
+        scores[i] = lam * score[i] + (1 - lam) * score[t]
+    return mixed, scores
