@@ -23,8 +23,8 @@ setup(
             'torchvision', 'mmengine>=0.10.7,<0.11', 'mmpretrain>=1.2.0,<1.3',
             'mmcv-lite>=2.0.0rc4,<2.3'
         ],
-        'demo': ['scikit-learn'],
-        'tests': ['pytest', 'scikit-learn'],
+        'demo': ['scikit-learn', 'matplotlib'],
+        'tests': ['pytest', 'scikit-learn', 'matplotlib'],
     },
     license='Apache-2.0',
     classifiers=[
