@@ -31,7 +31,8 @@ from mmengine.evaluator import DumpResults  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from mmmiamix.utils import setup_cpu_distributed, setup_torch_load_compat  # noqa
+from mmmiamix.utils import (setup_cpu_distributed,  # noqa
+                            setup_torch_load_compat, teardown_distributed)
 
 
 def parse_args(argv=None):
@@ -135,6 +136,7 @@ def main(argv=None):
         if args.out and args.out_item == 'metrics':
             mmengine.dump(metrics, args.out)
         print('metrics: ' + json.dumps(metrics), flush=True)
+    teardown_distributed()
     return metrics
 
 

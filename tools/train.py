@@ -30,7 +30,7 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from mmmiamix.utils import (check_rank_seed, setup_cpu_distributed,  # noqa
-                            setup_torch_load_compat)
+                            setup_torch_load_compat, teardown_distributed)
 
 
 def parse_args(argv=None):
@@ -172,6 +172,7 @@ def main(argv=None):
 
     runner = build_runner(cfg)
     runner.train()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

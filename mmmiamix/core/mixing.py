@@ -27,7 +27,7 @@ def apply_by_group(out: torch.Tensor, group: torch.Tensor,
 
     Args:
         out: ``(N, ...)`` rows kept where ``group`` matches no function;
-            written in place in compact mode (pass a tensor you own).
+            written in place (pass a tensor you own).
         group: long ``(N,)``.
         fns: ``fns[g](index)`` returns the rows ``index`` (a long tensor, or
             None for all rows) of group ``g``'s result.
@@ -46,7 +46,7 @@ def apply_by_group(out: torch.Tensor, group: torch.Tensor,
             out.index_copy_(0, index, fn(index).to(out.dtype))
         else:
             hit = hit.view(-1, *([1] * (out.dim() - 1)))
-            out = torch.where(hit, fn(None).to(out.dtype), out)
+            torch.where(hit, fn(None).to(out.dtype), out, out=out)
     return out
 
 

@@ -137,3 +137,16 @@ def check_rank_seed(cfg, world_size, logger=None):
     else:
         warnings.warn(msg)
     return False
+
+
+def teardown_distributed():
+    """Wait for every rank, then destroy the process group.
+
+    Leaving a gloo group to the interpreter's exit can abort a rank
+    (``terminate called without an active exception``) after the work is
+    done; an orderly shutdown avoids it. A no-op without a process group.
+    """
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
