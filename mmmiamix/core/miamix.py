@@ -241,10 +241,14 @@ class MiAMix:
 
     def merge(self, cut: torch.Tensor) -> torch.Tensor:
         """Stage 4: cut masks ``(B, k_max, H, W)`` to the keep mask, float32
-        ``(B, 1, H, W)``."""
-        if self.mask_merge == 'mul':
-            return (1 - cut).prod(dim=1, keepdim=True)
-        return 1 - cut.sum(dim=1, keepdim=True).clamp(max=1)
+        ``(B, 1, H, W)``: ``prod_j (1 - M_j)`` or ``1 - clip(sum_j M_j, 0,
+        1)``."""
+        if self.mask_merge == 'sum':
+            return cut.sum(dim=1, keepdim=True).clamp_(max=1).neg_().add_(1)
+        keep = 1 - cut[:, :1]
+        for j in range(1, cut.shape[1]):  # layers, not samples
+            keep.addcmul_(keep, cut[:, j:j + 1], value=-1)
+        return keep
 
     def partner_images(self, inputs: torch.Tensor, params: dict,
                        second_view: Optional[torch.Tensor] = None
