@@ -241,3 +241,20 @@ def test_bad_second_view():
     x, y = batch(4)
     with pytest.raises(ValueError, match='second_view'):
         MiAMix()(x, y, second_view=torch.rand(4, 3, 8, 8))
+
+
+def test_chunked_rendering_matches(monkeypatch):
+    """Rendering a few rows at a time (to bound temporaries) changes no
+    value, on either path."""
+    import mmmiamix.core.miamix as miamix_module
+    x, y = batch(10, (24, 40))
+    kwargs = dict(p_aug=0.5, p_smooth=0.5, p_self=0.5)
+    results = []
+    for chunk in (miamix_module.CHUNK_PIXELS, 3 * 24 * 40):
+        monkeypatch.setattr(miamix_module, 'CHUNK_PIXELS', chunk)
+        for render in ('compact', 'dense'):
+            torch.manual_seed(12)
+            results.append(MiAMix(render=render, **kwargs)(x, y))
+    for mixed, scores in results[1:]:
+        assert torch.allclose(mixed, results[0][0], atol=1e-6)
+        assert torch.allclose(scores, results[0][1], atol=1e-6)

@@ -27,10 +27,11 @@ Params = Dict[str, torch.Tensor]
 Size = Tuple[int, int]
 
 #: FMix spectrum cut-off in cycles per image (along the longer side). With
-#: amplitudes ~ 1/f**decay_power (3 by default), the dropped frequencies
-#: carry < 16**-4 ~ 2e-5 of the noise variance; images up to 32 pixels keep
-#: the full spectrum.
-FMIX_MAX_CYCLES = 16
+#: amplitudes ~ 1/f**decay_power (3 by default) the power falls as f**-6, so
+#: the dropped frequencies carry about 8**-4 ~ 2.4e-4 of the noise variance:
+#: the thresholded masks are FMix's, drawn from 17 x 9 coefficients instead
+#: of H x (W / 2 + 1). Images up to 16 pixels keep the full spectrum.
+FMIX_MAX_CYCLES = 8
 
 
 # --------------------------------------------------------------------- mixup
@@ -139,52 +140,50 @@ def fmix_noise(params: Params, size: Size,
 
 
 def _fmix_rank_select(flat: torch.Tensor, count: torch.Tensor,
-                      bins: int = 4096) -> torch.Tensor:
+                      bins: int = 256) -> torch.Tensor:
     """1 on the ``count`` largest values of each row, 0 elsewhere.
 
-    A two-level histogram select, sort-free: the rows' ranges split into
+    A two-level histogram select, sort-free: each row's range splits into
     ``bins`` bins, the bin holding the ``count``-th largest value splits
-    again, and any values still tied in that sub-bin share the remaining
-    count equally, so each row sums to ``count`` exactly.
+    again, and the values left in that sub-bin (usually one or two) are
+    taken in index order until the row holds exactly ``count`` ones.
 
     Args:
         flat: float ``(N, P)``.
         count: float ``(N, 1)``, integers in [0, P].
     Returns:
-        float32 ``(N, P)`` in [0, 1], binary but for exact ties.
+        float32 ``(N, P)``, binary, each row summing to ``count``.
     """
     def level(values, lo, width, weight, need):
         """Bin index of each value; the bin holding the ``need``-th largest
-        weighted value, its weight and the weight in the bins above it."""
-        index = ((values - lo) / width * bins).floor().clamp_(0, bins - 1)
+        weighted value and the weight in the bins above it."""
+        index = ((values - lo) / width * bins).floor_().clamp_(0, bins - 1)
         index = index.long()
         hist = torch.zeros(values.shape[0], bins, device=values.device)
         hist.scatter_add_(1, index, weight)
-        at_or_above = hist.flip(1).cumsum(1).flip(1)  # count in bins >= b
+        at_or_above = hist - hist.cumsum(1) + hist.sum(1, keepdim=True)
         target = (at_or_above >= need).sum(1, keepdim=True).sub_(1).clamp_(0)
         above = at_or_above.gather(1, target) - hist.gather(1, target)
-        return index, target, hist.gather(1, target), above
+        return index, target, above
 
     lo = flat.amin(1, keepdim=True)
     width = (flat.amax(1, keepdim=True) - lo).clamp_min(1e-12)
-    idx1, bin1, _, above1 = level(flat, lo, width, torch.ones_like(flat),
-                                  count)
+    idx1, bin1, above1 = level(flat, lo, width, torch.ones_like(flat), count)
     in_bin = idx1 == bin1
     need = count - above1
     lo2 = lo + bin1 * width / bins
-    idx2, bin2, tied, above2 = level(flat, lo2, width / bins, in_bin.float(),
-                                     need)
+    idx2, bin2, above2 = level(flat, lo2, width / bins, in_bin.float(), need)
     need = need - above2
-    share = (need / tied.clamp_min(1)).clamp(0, 1)
-    top = (idx1 > bin1) | (in_bin & (idx2 > bin2))
     edge = in_bin & (idx2 == bin2)
-    return top.float() + edge * share
+    top = (idx1 > bin1) | (in_bin & (idx2 > bin2))
+    # Break ties in the last sub-bin by position: exactly `count` ones.
+    return (top | (edge & (edge.cumsum(1) <= need))).float()
 
 
 def render_fmix(params: Params, size: Size,
                 affine: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Top ``round(lam * H * W)`` pixels of the noise set to 1, the rest 0
-    (a sort-free rank select); when the draws hold ``soft`` (FMix's
+    (a sort-free rank select, ties broken by position); when the draws hold ``soft`` (FMix's
     ``max_soft > 0``) a linear ramp over ``2 * soft * H * W`` ranks around
     the threshold instead. The mean is ``round(lam H W) / (H W)`` either way.
     Float32 ``(N, 1, H, W)``."""

@@ -34,6 +34,11 @@ from .second_view import ViewConfig
 
 DEFAULT_METHODS = ('mixup', 'cutmix', 'fmix', 'gridmix', 'agmix')
 
+#: Masks and views are rendered at most this many pixels at a time, which
+#: bounds the temporaries of one step (FMix's noise, sampling grid and bin
+#: indices; the full coordinate maps of rotated masks) to a few such maps.
+CHUNK_PIXELS = 1 << 22
+
 
 class MiAMix:
     """Multi-stage Augmented Mixup; defaults from the paper's Table 2.
@@ -223,15 +228,18 @@ class MiAMix:
         # Group 2 m + r: method m, rotated and sheared (r = 1) or not, so
         # unrotated masks take the cheap separable paths.
         group = 2 * method + (params['rotate'] & augment).long()
+        rows = CHUNK_PIXELS // (size[0] * size[1])
+        if not compact:  # every method renders every slot: a quarter at a time
+            rows = min(rows, -(-method.shape[0] // 4))
         masks = apply_by_group(
             masks, group,
             [renderer(m, r) for m in self.methods for r in (False, True)],
-            compact)
+            compact, rows)
         if augment:
             masks = apply_by_group(
                 masks, params['window'],
                 [self._smoother(masks, w) for w in self.windows(size)],
-                compact)
+                compact, rows)
         return masks.view(-1, self.k_max, *size)
 
     @staticmethod
@@ -272,8 +280,11 @@ class MiAMix:
             return self.view.render(inputs.index_select(0, index),
                                     take(view, index))
 
-        return apply_by_group(images, is_self, [None, second],
-                              self._compact(inputs.device))
+        compact = self._compact(inputs.device)
+        rows = CHUNK_PIXELS // images[0].numel()
+        if not compact:  # the view of every image: a quarter at a time
+            rows = min(rows, -(-partner.shape[0] // 4))
+        return apply_by_group(images, is_self, [None, second], compact, rows)
 
     def apply(self, inputs: torch.Tensor, batch_score: torch.Tensor,
               params: dict, second_view: Optional[torch.Tensor] = None,

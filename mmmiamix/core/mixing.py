@@ -21,8 +21,8 @@ def take(params: Params, index: Optional[torch.Tensor]) -> Params:
 
 
 def apply_by_group(out: torch.Tensor, group: torch.Tensor,
-                   fns: List[Optional[Callable]], compact: bool
-                   ) -> torch.Tensor:
+                   fns: List[Optional[Callable]], compact: bool,
+                   max_rows: Optional[int] = None) -> torch.Tensor:
     """``out[i] = fns[group[i]](i)`` for every row whose group has a function.
 
     Args:
@@ -34,19 +34,30 @@ def apply_by_group(out: torch.Tensor, group: torch.Tensor,
         compact: gather each group's rows and compute only those (needs
             ``nonzero``: a host sync on CUDA); otherwise compute every group
             on all rows and select with ``torch.where`` (no sync).
+        max_rows: compute at most this many rows at a time, to bound the
+            functions' temporaries; the chunks depend on shapes only.
     """
+    n = out.shape[0]
+    step = n if max_rows is None else max(1, min(n, max_rows))
     for g, fn in enumerate(fns):
         if fn is None:
             continue
         hit = group == g
         if compact:
             index = hit.nonzero().squeeze(1)
-            if index.numel() == 0:  # a shape, known once nonzero returned
-                continue
-            out.index_copy_(0, index, fn(index).to(out.dtype))
-        else:
-            hit = hit.view(-1, *([1] * (out.dim() - 1)))
-            torch.where(hit, fn(None).to(out.dtype), out, out=out)
+            # Sizes are known on the host once nonzero has run.
+            for start in range(0, index.numel(), step):
+                part = index[start:start + step]
+                out.index_copy_(0, part, fn(part).to(out.dtype))
+            continue
+        hit = hit.view(-1, *([1] * (out.dim() - 1)))
+        for start in range(0, n, step):
+            stop = min(n, start + step)
+            rows = None if stop - start == n else torch.arange(
+                start, stop, device=out.device)
+            part = out[start:stop]
+            torch.where(hit[start:stop], fn(rows).to(out.dtype), part,
+                        out=part)
     return out
 
 
