@@ -258,3 +258,50 @@ def test_chunked_rendering_matches(monkeypatch):
     for mixed, scores in results[1:]:
         assert torch.allclose(mixed, results[0][0], atol=1e-6)
         assert torch.allclose(scores, results[0][1], atol=1e-6)
+
+
+def test_dense_path_has_no_host_sync_ops():
+    """The dense path (CUDA's default) must run asynchronously: no op that
+    reads a tensor value back to the host (``.item()``, ``bool(tensor)``,
+    ``nonzero``, boolean-mask indexing) may run in a call. Checked on CPU by
+    recording every dispatched op."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Recorder(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.ops = set()
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.ops.add(func.overloadpacket.__name__)
+            return func(*args, **(kwargs or {}))
+
+    syncing = {'_local_scalar_dense', 'nonzero', 'nonzero_static', 'item',
+               'masked_select', 'unique', '_unique2', 'is_nonzero'}
+    x, y = batch(6, (24, 40))
+    for kwargs in (dict(p_aug=1.0, p_smooth=1.0, p_self=0.5),
+                   dict(mask_merge='sum', lam_merge='orig', k_max=3)):
+        aug = MiAMix(render='dense', **kwargs)
+        with Recorder() as rec:
+            aug(x, y)
+            aug(x, y, second_view=x.flip(-1))
+        assert rec.ops and not (rec.ops & syncing), rec.ops & syncing
+    # The compact path does gather with nonzero: the recorder sees it.
+    with Recorder() as rec:
+        MiAMix(render='compact')(x, y)
+    assert 'nonzero' in rec.ops
+
+
+def test_under_autocast():
+    """`--amp` runs the data preprocessor inside autocast: outputs keep the
+    input dtype and label weights still equal pixel weights."""
+    values = torch.arange(1, 9, dtype=torch.float32)
+    const = values.view(8, 1, 1, 1).expand(8, 3, 16, 16).contiguous()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        for _ in range(3):
+            mixed, scores = MiAMix(p_aug=1.0, p_smooth=1.0, p_self=0.3)(
+                const, torch.eye(8))
+            assert mixed.dtype == torch.float32
+            assert scores.dtype == torch.float32
+            assert torch.allclose(mixed.mean((1, 2, 3)), scores @ values,
+                                  atol=1e-4)
