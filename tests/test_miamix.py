@@ -297,11 +297,11 @@ def test_under_autocast():
     input dtype and label weights still equal pixel weights."""
     values = torch.arange(1, 9, dtype=torch.float32)
     const = values.view(8, 1, 1, 1).expand(8, 3, 16, 16).contiguous()
+    aug = MiAMix(p_aug=1.0, p_smooth=1.0, p_self=0.3)
     with torch.autocast('cpu', dtype=torch.bfloat16):
-        for _ in range(3):
-            mixed, scores = MiAMix(p_aug=1.0, p_smooth=1.0, p_self=0.3)(
-                const, torch.eye(8))
-            assert mixed.dtype == torch.float32
-            assert scores.dtype == torch.float32
-            assert torch.allclose(mixed.mean((1, 2, 3)), scores @ values,
-                                  atol=1e-4)
+        results = [aug(const, torch.eye(8)) for _ in range(3)]
+    for mixed, scores in results:
+        assert mixed.dtype == torch.float32
+        assert scores.dtype == torch.float32
+        assert torch.allclose(mixed.mean((1, 2, 3)), scores @ values,
+                              atol=1e-4)
