@@ -57,7 +57,7 @@ def digits_split(labels: np.ndarray, test_fraction: float = TEST_FRACTION,
 class Digits(BaseDataset):
     """scikit-learn's handwritten digits, 32x32 RGB, fixed train/test split.
 
-    1,797 images, 10 classes ``'0'..'9'``: 1,437 train and 360 test images
+    1,797 images, 10 classes ``'0'..'9'``: 1,438 train and 359 test images
     (20 % of every class, fixed by a seeded stratified split). Each data info
     holds ``img`` (``(32, 32, 3)`` uint8, white digit on black), ``gt_label``
     (int) and ``digit_idx`` (index into ``load_digits``). Nothing is
