@@ -1,0 +1,150 @@
+"""README.md as a reader uses it: its snippets run, its commands exist and
+parse, and the cheap ones run for real (the expensive ones, training on the
+paper's datasets, run on tiny data in test_tools.py and test_quickstart.py;
+the two install-and-run commands run in CI)."""
+import os
+import os.path as osp
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+README = open(osp.join(ROOT, 'README.md'), encoding='utf-8').read()
+BLOCKS = re.findall(r'```(\w+)\n(.*?)```', README, re.S)
+PYTHON = [code for lang, code in BLOCKS if lang == 'python']
+COMMANDS = [
+    line.split('  #')[0].strip() for lang, code in BLOCKS if lang == 'bash'
+    for line in code.splitlines() if line.strip()
+] + re.findall(r'`((?:python|bash) tools/[^`]+)`', README.replace('\n', ' '))
+
+
+def _env():
+    env = dict(os.environ)
+    env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
+    return env
+
+
+def test_readme_has_the_two_commands_and_ci_runs_the_second():
+    first, second = COMMANDS[0], COMMANDS[1]
+    assert first.endswith('python tools/demo.py')
+    assert second.endswith('python -m pytest tests -q')
+    ci = open(osp.join(ROOT, '.ci', 'run')).read()
+    assert second in ci.splitlines()
+
+
+def test_plain_pytorch_snippet():
+    code = next(c for c in PYTHON if 'from mmmiamix.core import' in c)
+    scope = {}
+    exec(compile(code, 'README.md', 'exec'), scope)
+    assert scope['mixed'].shape == scope['images'].shape
+    assert torch.allclose(scope['soft_targets'].sum(1), torch.ones(8))
+    assert 'keep' in scope['stages']
+
+
+@pytest.mark.parametrize('which', ['one view', 'two views'])
+def test_config_snippets(which):
+    """The one-view and two-view snippets are complete: their preprocessor,
+    batch augment, pipeline and soft loss work together."""
+    import mmmiamix  # noqa: F401
+    from mmpretrain.registry import MODELS, TRANSFORMS
+    from mmengine.dataset import default_collate
+    from mmengine.registry import DefaultScope
+    snippets = [c for c in PYTHON if 'custom_imports' in c]
+    assert len(snippets) == 2
+    scope = {'dict': dict}
+    exec(compile(snippets[which == 'two views'], 'README.md', 'exec'), scope)
+    assert scope['custom_imports']['imports'] == ['mmmiamix']
+    model = scope['model']
+    pre_cfg = dict(model.get('data_preprocessor',
+                             dict(type='ClsDataPreprocessor',
+                                  num_classes=10)))
+    pre_cfg['batch_augments'] = dict(augments=model['train_cfg']['augments'])
+    pre = MODELS.build(pre_cfg)
+    classes = pre_cfg['num_classes']
+    with DefaultScope.overwrite_default_scope('mmpretrain'):  # as configs
+        pipeline = [TRANSFORMS.build(t) for t in scope.get(
+            'train_pipeline', [dict(type='PackInputs')])]
+    rng = np.random.default_rng(0)
+    items = []
+    for i in range(4):
+        result = dict(img=rng.integers(0, 256, (32, 32, 3), dtype=np.uint8),
+                      gt_label=i % classes, img_shape=(32, 32),
+                      ori_shape=(32, 32))
+        for t in pipeline:
+            result = t(result)
+        items.append(result)
+    out = pre(default_collate(items), training=True)
+    assert out['inputs'].shape == (4, 3, 32, 32)
+    scores = torch.stack([s.gt_score for s in out['data_samples']])
+    assert scores.shape == (4, classes)
+    loss = MODELS.build(model['head']['loss'])
+    value = loss(torch.randn(4, classes), scores)
+    assert torch.isfinite(value)
+
+
+def test_commands_name_real_tools_and_configs():
+    tools = set()
+    for cmd in COMMANDS:
+        for word in shlex.split(cmd):
+            if word.startswith('tools/'):
+                assert osp.isfile(osp.join(ROOT, word)), word
+                tools.add(word)
+            if word.startswith('configs/') and word.endswith('.py'):
+                Config.fromfile(osp.join(ROOT, word))  # loads
+    for tool in sorted(tools):
+        if tool.endswith('.py'):
+            proc = subprocess.run([sys.executable, tool, '--help'], cwd=ROOT,
+                                  env=_env(), capture_output=True, text=True,
+                                  timeout=120)
+            assert proc.returncode == 0, (tool, proc.stderr[-2000:])
+        else:
+            assert subprocess.run(['bash', '-n', tool], cwd=ROOT).returncode \
+                == 0
+
+
+def _run(cmd, cwd):
+    proc = subprocess.run(shlex.split(cmd.replace('python ', sys.executable +
+                                                  ' ', 1)),
+                          cwd=cwd, env=_env(), capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+def test_visualize_command(tmp_path):
+    from PIL import Image
+    cmd = next(c for c in COMMANDS if 'visualize_mixing.py' in c)
+    folder = tmp_path / 'images'
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)
+                        ).save(folder / f'{i}.png')
+    cmd = cmd.replace('tools/', ROOT + '/tools/').replace('FOLDER',
+                                                          str(folder))
+    _run(cmd, tmp_path)
+    pngs = list((tmp_path / 'figs').glob('*.png'))
+    assert pngs and all(p.stat().st_size > 0 for p in pngs)
+
+
+def test_summarize_command(tmp_path):
+    """`python tools/summarize.py work_dirs/* --baseline resnet18_vanilla`
+    on work directories laid out as tools/train.py writes them."""
+    cmd = next(c for c in COMMANDS if 'summarize.py' in c)
+    fixtures = osp.join(ROOT, 'tests', 'fixtures_logs')
+    for src, name in [('vanilla', 'resnet18_vanilla'),
+                      ('miamix', 'resnet18_miamix')]:
+        shutil.copytree(osp.join(fixtures, src),
+                        tmp_path / 'work_dirs' / name)
+    dirs = ' '.join(sorted(str(p) for p in (tmp_path / 'work_dirs').iterdir()))
+    cmd = cmd.replace('tools/', ROOT + '/tools/').replace('work_dirs/*', dirs)
+    out = _run(cmd, tmp_path)
+    assert 'resnet18_miamix' in out and 'resnet18_vanilla' in out
+    assert '1.10' in out  # the fixture's cost against the vanilla run
