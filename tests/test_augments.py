@@ -8,7 +8,7 @@ from mmpretrain.models.utils import ClsDataPreprocessor
 from mmpretrain.registry import BATCH_AUGMENTS
 from mmpretrain.structures import DataSample
 
-NAMES = ['MiAMix', 'AGMix', 'GMix', 'FMix', 'GridMix']
+NAMES = ['MiAMix', 'AGMix', 'GMix', 'FMix', 'GridMix', 'SaliencyMix']
 CONFIGS = [
     dict(type='MiAMix'),
     dict(type='MiAMix', mask_merge='sum', p_aug=1.0, p_smooth=1.0),
@@ -17,6 +17,7 @@ CONFIGS = [
     dict(type='GMix', alpha=1.0),
     dict(type='FMix', alpha=1.0, max_soft=0.1),
     dict(type='GridMix', alpha=1.0),
+    dict(type='SaliencyMix', alpha=1.0),
 ]
 
 
@@ -127,6 +128,7 @@ def test_through_cls_data_preprocessor():
     (dict(type='GridMix', cut_aspect_ratio=(2.0, 0.5)), 'cut_aspect_ratio'),
     (dict(type='AGMix', q_range=(-2, 1)), 'q_range'),
     (dict(type='AGMix', angle_range=(90, -90)), 'angle_range'),
+    (dict(type='SaliencyMix', alpha=0.0), 'alpha'),
 ])
 def test_bad_arguments(cfg, match):
     with pytest.raises((ValueError, TypeError), match=match):

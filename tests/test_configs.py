@@ -60,11 +60,11 @@ SETTINGS = {
     'cub200': ('resnet18', ),
 }
 METHODS = ('vanilla', 'mixup', 'cutmix', 'fmix', 'gridmix', 'gmix', 'agmix',
-           'miamix')
+           'saliencymix', 'miamix')
 MIXED_TYPES = {
     'mixup': 'Mixup', 'cutmix': 'CutMix', 'fmix': 'FMix',
     'gridmix': 'GridMix', 'gmix': 'GMix', 'agmix': 'AGMix',
-    'miamix': 'MiAMix'
+    'saliencymix': 'SaliencyMix', 'miamix': 'MiAMix'
 }
 
 

@@ -10,6 +10,7 @@ import torch
 
 from .checks import check_batch, check_positive, check_range
 from .masks import MASK_METHODS, Params
+from .saliency import salient_points
 from .sampling import Generator, sample_beta
 
 
@@ -130,11 +131,16 @@ class MaskMix:
         params['perm'] = perm
         return params
 
+    def place(self, params: Params, inputs: torch.Tensor) -> Params:
+        """Adjust the draws to the images (SaliencyMix); as drawn here."""
+        return params
+
     def __call__(self, inputs: torch.Tensor, batch_score: torch.Tensor,
                  generator: Generator = None):
         check_batch(inputs, batch_score)
         size = tuple(inputs.shape[-2:])
         params = self.sample(inputs.shape[0], size, inputs.device, generator)
+        params = self.place(params, inputs)
         cut = MASK_METHODS[self.method].render(params, size)
         perm = params['perm']
         mixed, score, _ = blend(inputs, gather_partners(inputs, perm), 1 - cut,
@@ -230,6 +236,28 @@ class AGMix(MaskMix):
         super().__init__(
             alpha, q_range=check_range('q_range', q_range, -1.0, 1.0),
             angle_range=check_range('angle_range', angle_range))
+
+
+class SaliencyMix(MaskMix):
+    """SaliencyMix (Uddin et al., ICLR 2021): a CutMix box of ``lam`` of the
+    pixels centred on the most salient point of the partner (source) image
+    (spectral-residual saliency, :mod:`.saliency`), pasted at the same place
+    in the base image ("salient to corresponding"); the box is clipped at
+    the borders and the label takes its real area.
+
+    Args:
+        alpha (float): ``lam ~ Beta(alpha, alpha)`` per sample. Default 1.0.
+    """
+    method = 'cutmix'
+
+    def __init__(self, alpha: float = 1.0):
+        super().__init__(alpha)
+
+    def place(self, params: Params, inputs: torch.Tensor) -> Params:
+        centre = salient_points(inputs.index_select(0, params['perm']))
+        params['top'] = torch.round(centre[:, 0] - params['h'] / 2)
+        params['left'] = torch.round(centre[:, 1] - params['w'] / 2)
+        return params
 
 
 #: The classes that check each method's keyword arguments.

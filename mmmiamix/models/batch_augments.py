@@ -33,3 +33,8 @@ class FMix(core.FMix):
 @BATCH_AUGMENTS.register_module()
 class GridMix(core.GridMix):
     __doc__ = core.GridMix.__doc__
+
+
+@BATCH_AUGMENTS.register_module()
+class SaliencyMix(core.SaliencyMix):
+    __doc__ = core.SaliencyMix.__doc__
