@@ -11,7 +11,8 @@ Usage::
     python tools/visualize_mixing.py --method MiAMix \\
         --args k_max=3 "methods=[fmix,agmix]" "method_weights=[1,1]" ...
 
-``--method``: ``MiAMix``, ``AGMix``, ``GMix``, ``FMix``, ``GridMix`` (this
+``--method``: ``MiAMix``, ``AGMix``, ``GMix``, ``FMix``, ``GridMix``,
+``SaliencyMix`` (this
 project) or ``Mixup``, ``CutMix`` (drawn with this project's masks, one λ per
 batch like mmpretrain's). ``--args key=value ...``: the method's arguments
 (those of the ``mmmiamix.core`` classes). ``--figure``:
@@ -57,6 +58,7 @@ METHODS = {
     'gmix': 'GMix',
     'fmix': 'FMix',
     'gridmix': 'GridMix',
+    'saliencymix': 'SaliencyMix',
     'mixup': 'Mixup',
     'cutmix': 'CutMix',
 }
@@ -70,7 +72,7 @@ def parse_args(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split('``--method``')[0].split('Usage::')[1])
     parser.add_argument('--method', default='MiAMix',
-                        help='MiAMix, AGMix, GMix, FMix, GridMix, Mixup or '
+                        help='MiAMix, AGMix, GMix, FMix, GridMix, SaliencyMix, Mixup or '
                         'CutMix (case-insensitive)')
     parser.add_argument('--args', nargs='+', action=DictAction, default={},
                         metavar='KEY=VALUE',
@@ -283,9 +285,12 @@ def figure_grid(args, images, labels, classes):
         method, kwargs = aug.method, dict(aug.method_kwargs)
         lam = core.sample_beta(n, aug.alpha, 'cpu', gen) \
             if args.lam is None else torch.full((n, ), args.lam)
-    mask = core.make_mask(method, lam.contiguous(), size, generator=gen,
-                          **kwargs)
     partner_idx = _partners(n)
+    spec = core.MASK_METHODS[method]
+    params = spec.sample(lam.contiguous(), size, gen, **kwargs)
+    if args.method == 'SaliencyMix':  # box on the partner's salient point
+        params = aug.place(dict(params, perm=partner_idx), images)
+    mask = spec.render(params, size)
     partners = images[partner_idx]
     out = (1 - mask) * images + mask * partners
     scores = _scores(labels, classes)

@@ -6,8 +6,6 @@ The saliency of a grey image ``I`` with spectrum ``F = A exp(iP)`` is
 log A`` (``h`` a 3x3 average filter) and ``g`` a Gaussian blur; it is
 computed at a side of at most 64 pixels, as in the original method.
 """
-import math
-
 import torch
 import torch.nn.functional as F
 
@@ -15,16 +13,8 @@ from .mask_augment import box_filter
 
 #: Saliency is computed with the longer side reduced to at most this.
 SALIENCY_SIDE = 64
-
-
-def _gaussian_blur(maps: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Gaussian blur of ``(N, 1, h, w)`` maps, as three box passes of the
-    odd width whose variance matches ``sigma`` (O(1) per pixel)."""
-    width = 2 * int(round(math.sqrt(4 * sigma * sigma + 1) / 2 - 0.5)) + 1
-    width = max(1, min(width, 2 * (min(maps.shape[-2:]) // 2) - 1))
-    for _ in range(3):
-        maps = box_filter(maps, width)
-    return maps
+#: Window of the final smoothing of the saliency map (at most 64 pixels).
+SMOOTH_WINDOW = 5
 
 
 def spectral_residual_saliency(images: torch.Tensor) -> torch.Tensor:
@@ -41,9 +31,7 @@ def spectral_residual_saliency(images: torch.Tensor) -> torch.Tensor:
     residual = log_amp - box_filter(log_amp, 3)
     phase = torch.angle(spectrum)
     back = torch.fft.ifft2(torch.polar(torch.exp(residual), phase))
-    # sigma 8 at 64 pixels in Hou & Zhang; scaled with the map's side
-    sigma = 8.0 * max(grey.shape[-2:]) / SALIENCY_SIDE
-    return _gaussian_blur(back.abs().square(), sigma)
+    return box_filter(back.abs().square(), SMOOTH_WINDOW)
 
 
 def salient_points(images: torch.Tensor) -> torch.Tensor:
