@@ -6,7 +6,7 @@ CPU and on CUDA when present, the median ms per batch of:
 - MiAMix (default arguments, ``render='auto'``);
 - every single method: MiAMix restricted to one method (``methods=(m,),
   method_weights=(1,)``) and the single-method classes FMix, GridMix, GMix,
-  AGMix (``alpha=1``);
+  AGMix, SaliencyMix (``alpha=1``);
 - mmpretrain's ``Mixup`` and ``CutMix`` (``alpha=1.0``);
 - the per-sample reference loop (:func:`mmmiamix.core.reference.
   reference_loop`: every stage, random draws included, one sample at a
@@ -49,7 +49,8 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from mmmiamix.core.miamix import MiAMix  # noqa: E402
-from mmmiamix.core.mixing import AGMix, FMix, GMix, GridMix  # noqa: E402
+from mmmiamix.core.mixing import (AGMix, FMix, GMix, GridMix,  # noqa: E402
+                                  SaliencyMix)
 from mmmiamix.core.reference import (reference_apply,  # noqa: E402
                                      reference_loop)
 
@@ -137,7 +138,7 @@ def bench_size(b, h, w, device, quick):
     for m in SINGLE:
         aug = MiAMix(methods=(m, ), method_weights=(1, ))
         cands[f'MiAMix[{m}]'] = ((lambda a: lambda: a(x, y))(aug), None)
-    for cls in (FMix, GridMix, GMix, AGMix):
+    for cls in (FMix, GridMix, GMix, AGMix, SaliencyMix):
         aug = cls(alpha=1.0)
         cands[cls.__name__] = ((lambda a: lambda: a(x, y))(aug), None)
     mixup, cutmix = Mixup(alpha=1.0), CutMix(alpha=1.0)
