@@ -154,13 +154,18 @@ def _fmix_rank_select(flat: torch.Tensor, count: torch.Tensor,
     Returns:
         float32 ``(N, P)``, binary, each row summing to ``count``.
     """
-    def level(values, lo, width, weight, need):
-        """Bin index of each value; the bin holding the ``need``-th largest
-        weighted value and the weight in the bins above it."""
-        index = ((values - lo) / width * bins).floor_().clamp_(0, bins - 1)
+    ones = flat.new_ones(1).expand_as(flat)
+
+    def level(lo, width, need, outside=None):
+        """Bin of each value (``bins`` for values ``outside``), the bin
+        holding the ``need``-th largest value and the count above it."""
+        index = (flat - lo).mul_(bins / width).floor_().clamp_(0, bins - 1)
         index = index.long()
-        hist = torch.zeros(values.shape[0], bins, device=values.device)
-        hist.scatter_add_(1, index, weight)
+        if outside is not None:
+            index.masked_fill_(outside, bins)  # an overflow bin, ignored
+        hist = flat.new_zeros(flat.shape[0], bins + 1)
+        hist.scatter_add_(1, index, ones)
+        hist = hist[:, :bins]
         at_or_above = hist - hist.cumsum(1) + hist.sum(1, keepdim=True)
         target = (at_or_above >= need).sum(1, keepdim=True).sub_(1).clamp_(0)
         above = at_or_above.gather(1, target) - hist.gather(1, target)
@@ -168,16 +173,17 @@ def _fmix_rank_select(flat: torch.Tensor, count: torch.Tensor,
 
     lo = flat.amin(1, keepdim=True)
     width = (flat.amax(1, keepdim=True) - lo).clamp_min(1e-12)
-    idx1, bin1, above1 = level(flat, lo, width, torch.ones_like(flat), count)
+    idx1, bin1, above1 = level(lo, width, count)
     in_bin = idx1 == bin1
     need = count - above1
-    lo2 = lo + bin1 * width / bins
-    idx2, bin2, above2 = level(flat, lo2, width / bins, in_bin.float(), need)
+    idx2, bin2, above2 = level(lo + bin1 * width / bins, width / bins, need,
+                               ~in_bin)
     need = need - above2
-    edge = in_bin & (idx2 == bin2)
-    top = (idx1 > bin1) | (in_bin & (idx2 > bin2))
+    top = (idx1 > bin1) | (idx2 > bin2) & in_bin
+    edge = idx2 == bin2  # implies in_bin: the others sit in the overflow bin
     # Break ties in the last sub-bin by position: exactly `count` ones.
-    return (top | (edge & (edge.cumsum(1) <= need))).float()
+    rank = edge.view(torch.uint8).cumsum(1, dtype=torch.int32)
+    return (top | (edge & (rank <= need))).float()
 
 
 def render_fmix(params: Params, size: Size,
