@@ -1,33 +1,7 @@
 # CIFAR-100-C for the robustness evaluation (paper §4.4, Tables 6 and 11):
 # the 19 corruptions x 5 severities of the CIFAR-100 test set, read by
 # mmmiamix's CIFAR100C from data/CIFAR-100-C (<corruption>.npy + labels.npy).
-# Images are RGB like mmpretrain's CIFAR100, so a CIFAR-100 model's
-# data_preprocessor applies unchanged. Keys are prefixed `corruption_` so
-# this file can sit in a `_base_` list next to a training config; the
-# configs in configs/robustness/ copy them into test_dataloader.
-cifar_c_corruptions = [
-    'gaussian_noise', 'shot_noise', 'impulse_noise', 'defocus_blur',
-    'glass_blur', 'motion_blur', 'zoom_blur', 'snow', 'frost', 'fog',
-    'brightness', 'contrast', 'elastic_transform', 'pixelate',
-    'jpeg_compression', 'speckle_noise', 'gaussian_blur', 'spatter',
-    'saturate'
-]
-corruption_test_pipeline = [
-    dict(
-        type='PackInputs',
-        # keep the corruption and severity of every sample in its metainfo
-        meta_keys=('sample_idx', 'corruption', 'severity', 'img_shape',
-                   'ori_shape')),
-]
+# Everything else as in cifar10_c.py (keys prefixed `corruption_`).
+_base_ = ['./cifar10_c.py']
 corruption_test_dataloader = dict(
-    batch_size=500,
-    num_workers=4,
-    dataset=dict(
-        type='CIFAR100C',
-        data_root='data/CIFAR-100-C',
-        corruptions=cifar_c_corruptions,
-        severities=[1, 2, 3, 4, 5],
-        pipeline=corruption_test_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-)
-corruption_test_evaluator = dict(type='Accuracy', topk=(1, ))
+    dataset=dict(type='CIFAR100C', data_root='data/CIFAR-100-C'))
