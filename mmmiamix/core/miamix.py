@@ -319,22 +319,25 @@ class MiAMix:
         """Mix ``inputs`` (float ``(B, C, H, W)``) and ``batch_score`` (``(B,
         K)``); ``second_view``: the second views of the inputs, same shape,
         or None. Returns mixed inputs (dtype of inputs) and float32 scores."""
+        params = self._check_and_sample(inputs, batch_score, second_view,
+                                        generator)
+        return self.apply(inputs, batch_score, params, second_view)
+
+    def explain(self, inputs, batch_score, second_view=None, generator=None):
+        """Like calling, but returns every stage: see :meth:`apply`."""
+        params = self._check_and_sample(inputs, batch_score, second_view,
+                                        generator)
+        return self.apply(inputs, batch_score, params, second_view,
+                          details=True)
+
+    def _check_and_sample(self, inputs, batch_score, second_view, generator):
         check_batch(inputs, batch_score)
         if second_view is not None and second_view.shape != inputs.shape:
             raise ValueError('second_view must have the shape of inputs: '
                              f'{tuple(second_view.shape)} != '
                              f'{tuple(inputs.shape)}')
-        params = self.sample(inputs.shape[0], inputs.shape[-2:],
-                             inputs.device, generator)
-        return self.apply(inputs, batch_score, params, second_view)
-
-    def explain(self, inputs, batch_score, second_view=None, generator=None):
-        """Like calling, but returns every stage: see :meth:`apply`."""
-        check_batch(inputs, batch_score)
-        params = self.sample(inputs.shape[0], inputs.shape[-2:],
-                             inputs.device, generator)
-        return self.apply(inputs, batch_score, params, second_view,
-                          details=True)
+        return self.sample(inputs.shape[0], inputs.shape[-2:], inputs.device,
+                           generator)
 
     def __repr__(self):
         return (f'MiAMix(alpha={self.alpha}, k_max={self.k_max}, '
