@@ -166,7 +166,7 @@ def load_sample_images(num: int, size: int):
     for name, arr, box in crops:
         if box is not None:
             arr = arr[box[0]:box[1], box[2]:box[3]]
-        t = torch.from_numpy(np.array(arr))  # a writable copy.permute(2, 0, 1)
+        t = torch.from_numpy(np.array(arr)).permute(2, 0, 1)  # writable copy
         images.append(_resize_crop(t.float(), size).clamp(0, 255))
         classes.append(name)
     idx = [i % len(images) for i in range(num)]
