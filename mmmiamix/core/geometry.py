@@ -69,11 +69,13 @@ def warp(images: torch.Tensor, affine: torch.Tensor,
     n, _, h, w = images.shape
     # grid_sample works in normalised coordinates u = 2x/W - 1 (align_corners
     # False): scale the pixel-space matrix accordingly.
-    scale = torch.tensor([w, h], dtype=affine.dtype, device=affine.device)
-    theta_a = affine / scale.view(1, 2, 1) * scale.view(1, 1, 2)
-    theta_t = (torch.zeros(n, 2, 1, dtype=affine.dtype, device=affine.device)
-               if translate is None else
-               (2 * translate / scale).view(n, 2, 1))
+    # (Python scalars only: a tensor literal would be a host-device copy.)
+    a = affine.reshape(n, 4).unbind(1)
+    theta_a = torch.stack([a[0], a[1] * (h / w), a[2] * (w / h), a[3]],
+                          1).view(n, 2, 2)
+    theta_t = (affine.new_zeros(n, 2, 1) if translate is None else
+               torch.stack([translate[:, 0] * (2 / w),
+                            translate[:, 1] * (2 / h)], 1).view(n, 2, 1))
     theta = torch.cat([theta_a, theta_t], dim=2)
     grid = F.affine_grid(theta.to(images.dtype), [n, 1, h, w],
                          align_corners=False)

@@ -140,8 +140,24 @@ class MiAMix:
         }
         self.render = check_choice('render', render,
                                    ('auto', 'compact', 'dense'))
+        self._device_tables = {}
 
     # ------------------------------------------------------------ sampling
+    def _tables(self, device) -> Dict[str, torch.Tensor]:
+        """The sampling weights and the augmentable flags of the methods as
+        tensors on ``device``, made once per device: a tensor literal in
+        every call would be a host-to-device copy, which syncs on CUDA."""
+        device = torch.device(device)
+        cache = self._device_tables
+        if device not in cache:
+            flags = [MASK_METHODS[m].augmentable for m in self.methods]
+            cache[device] = dict(
+                layer_weights=torch.tensor(self.layer_weights, device=device),
+                method_weights=torch.tensor(self.method_weights,
+                                            device=device),
+                augmentable=torch.tensor(flags + [False], device=device))
+        return cache[device]
+
     def windows(self, size) -> Tuple[int, ...]:
         """Smoothing windows used at image size ``(H, W)``."""
         return self.smooth_windows or default_smooth_windows(size)
@@ -164,16 +180,16 @@ class MiAMix:
         b, k_max = batch_size, self.k_max
         slots = b * k_max
         partner = sample_partners(b, self.p_self, device, generator)
-        k = 1 + sample_categorical(self.layer_weights, b, device, generator)
+        table = self._tables(device)
+        k = 1 + sample_categorical(table['layer_weights'], b, generator)
         lam = sample_layer_ratios(k, k_max, self.alpha, generator)
         active = torch.arange(k_max, device=device) < k[:, None]
-        method = sample_categorical(self.method_weights, slots, device,
+        method = sample_categorical(table['method_weights'], slots,
                                     generator).view(b, k_max)
         method = torch.where(active, method, torch.full_like(method, -1))
 
-        augmentable = torch.tensor(
-            [MASK_METHODS[m].augmentable for m in self.methods] + [False],
-            device=device)[method.view(-1)]  # index -1 picks the False
+        # index -1 (an inactive layer) picks the last entry, False
+        augmentable = table['augmentable'][method.view(-1)]
         u = torch.rand(2, slots, device=device, generator=generator)
         rotate = augmentable & (u[0] < self.p_aug)
         affine = sample_rotation_shear(slots, self.rotation_range,

@@ -66,12 +66,17 @@ def sample_layer_ratios(k: torch.Tensor, k_max: int, alpha: float,
     return sample_dirichlet(conc, generator)
 
 
-def sample_categorical(weights: Sequence[float], n: int, device,
+def sample_categorical(weights: torch.Tensor, n: int,
                        generator: Generator = None) -> torch.Tensor:
-    """``n`` i.i.d. indices drawn with probabilities ``weights / sum``: long
-    ``(n,)``."""
-    w = torch.tensor(weights, dtype=torch.float32, device=device)
-    return torch.multinomial(w, n, replacement=True, generator=generator)
+    """``n`` i.i.d. indices drawn with probabilities ``weights / sum``.
+
+    Args:
+        weights: float ``(K,)`` >= 0 with a positive sum, on the device.
+    Returns:
+        long ``(n,)`` in [0, K).
+    """
+    return torch.multinomial(weights, n, replacement=True,
+                             generator=generator)
 
 
 def sample_partners(n: int, p_self: float, device,

@@ -61,9 +61,8 @@ class ViewConfig:
         """The second views of ``images`` (float ``(N, C, H, W)``), same
         shape and dtype."""
         h, w = images.shape[-2:]
-        shift = params['translate'] * torch.tensor(
-            [w, h], dtype=params['translate'].dtype,
-            device=params['translate'].device)
+        t = params['translate']
+        shift = torch.stack([t[:, 0] * w, t[:, 1] * h], 1)
         view = warp(images, params['affine'], shift)
         if self.brightness > 0 or self.contrast > 0:
             mean = view.mean(dim=(1, 2, 3), keepdim=True)
