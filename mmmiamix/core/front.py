@@ -96,8 +96,11 @@ class MixAugment:
             if self.num_classes is None:
                 raise ValueError('batch_score holds class indices (B,): build '
                                  'the augment with num_classes=K')
+            if self.check_values:
+                self._check_values(inputs, targets, None)
             scores = torch.zeros(b, self.num_classes, device=inputs.device)
             scores.scatter_(1, targets.long().view(-1, 1), 1.0)
+            return scores
         elif targets.dim() == 2:
             if self.num_classes is not None and \
                     targets.shape[1] != self.num_classes:
@@ -105,13 +108,13 @@ class MixAugment:
                                  f'{self.num_classes} columns, got '
                                  f'{targets.shape[1]}')
             scores = targets.float()
+            if self.check_values:
+                self._check_values(inputs, targets, scores)
+            return scores
         else:
             raise ValueError('batch_score must be class indices (B,) or '
                              'scores (B, num_classes), got shape '
                              f'{tuple(targets.shape)}')
-        if self.check_values:
-            self._check_values(inputs, targets, scores)
-        return scores
 
     def _check_values(self, inputs, targets, scores):
         if not bool(torch.isfinite(inputs).all()):
