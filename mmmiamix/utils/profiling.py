@@ -132,7 +132,12 @@ def count_ops(fn: Callable, *args, **kwargs) -> Tuple[int, Counter]:
 def sync_ops(counts) -> List[str]:
     """The names in ``counts`` (a Counter or any iterable of op names from
     :func:`count_ops`) that make the host wait for a CUDA device, sorted.
-    An empty list means the call can run asynchronously."""
+
+    An empty list from a call recorded on CPU tensors is strong evidence,
+    not proof: what reads memory without dispatching an op (``.tolist()``
+    and ``.numpy()`` of a CPU tensor) is invisible there; on CUDA it shows
+    as a cross-device copy. ``torch.cuda.set_sync_debug_mode('error')`` on
+    a GPU is the proof (``tools/gpu_check.sh``)."""
     return sorted(name for name in counts
                   if name in SYNC_OPS and (not isinstance(counts, dict)
                                            or counts[name] > 0))
