@@ -35,8 +35,8 @@ def test_benchmark_ops_only(tmp_path):
     assert rc == 0, stderr[-3000:]
     # one markdown row per augment: name, ops, host ms, syncing ops
     for name in AUGMENTS:
-        row = re.search(r'^\| ' + re.escape(name)
-                        + r' \| ([\d,]+)(?: – ([\d,]+))? \| ([\d.]+) \| (.+) \|$',
+        row = re.search(r'^\| ' + re.escape(name) + r' \| ([\d,]+)'
+                        r'(?: – ([\d,]+))? \| ([\d.]+) \| (.+) \|$',
                         stdout, re.M)
         assert row, f'no row for {name}:\n{stdout}'
     # the slow tables are not run with --ops-only
@@ -73,6 +73,7 @@ def test_gpu_check_logic_on_cpu(tmp_path):
     assert set(report) == set(printed) == {'env', 'calls', 'training',
                                            'wall_s'}
     assert report['env']['device'] == 'cpu' and report['env']['quick']
+    assert report['env']['mmmiamix'] == 'mmmiamix'  # this checkout's code
     assert [c['shape'] for c in report['calls']] == ['4x3x64x64',
                                                      '8x3x32x32']
     for c in report['calls']:

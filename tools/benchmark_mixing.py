@@ -411,7 +411,8 @@ def bench_training(device, quick, num_classes=10, batch=100, repeats=None,
     aug_ms = round_robin({'aug': (lambda: aug(x, y), None)}, device, 3,
                          call_repeats)['aug']
     v, m = statistics.median(vanilla), statistics.median(mixed)
-    return {'batch': b, 'repeats': repeats, 'vanilla_ms': v, 'miamix_ms': m, 'ratio_measured': m / v,
+    return {'batch': b, 'repeats': repeats,
+            'vanilla_ms': v, 'miamix_ms': m, 'ratio_measured': m / v,
             'miamix_call_ms': aug_ms, 'ratio_components': (v + aug_ms) / v,
             'vanilla_all': vanilla, 'miamix_all': mixed}
 

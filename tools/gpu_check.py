@@ -27,6 +27,9 @@ Usage::
 
     tools/gpu_check.sh                      # or: python tools/gpu_check.py
     python tools/gpu_check.py [--device cuda|cpu] [--quick] [--out FILE]
+
+``MMMIAMIX_COMMIT=<sha>`` names the commit in the report where the checkout
+has no ``.git``.
 """
 import argparse
 import datetime
@@ -57,6 +60,10 @@ def fail(message, code=2):
 
 
 def commit():
+    """The short commit of the checkout (``$MMMIAMIX_COMMIT`` where the
+    copy has no ``.git``), or None."""
+    if os.environ.get('MMMIAMIX_COMMIT'):
+        return os.environ['MMMIAMIX_COMMIT']
     try:
         out = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'],
                              cwd=REPO, capture_output=True, text=True,
@@ -201,7 +208,8 @@ def markdown(report):
         '',
         'Targets (DESIGN §6): no host sync; ≤ '
         f"{TARGETS['cuda_ms_128x224']} ms at 128×3×224×224 (on an H100); "
-        f"≤ {TARGETS['ops']} ops; training cost ≤ {TARGETS['train_cost']}.",
+        f"≤ {TARGETS['ops']} ops; training cost ≤ "
+        f"{TARGETS['train_cost']}.",
         '',
         '```json',
         json.dumps(rounded(report), indent=1),
@@ -223,6 +231,7 @@ def main(argv=None):
         fail('no CUDA device (torch.cuda.is_available() is False). Run this '
              'on a machine with a CUDA GPU; `--device cpu --quick` only '
              'checks the script.')
+    import mmmiamix
     device = torch.device(args.device)
     if device.type == 'cpu':
         torch.set_num_threads(1)  # a logic check: keep off shared cores
@@ -236,7 +245,8 @@ def main(argv=None):
         if device.type == 'cuda' else 'CPU',
         cuda=torch.version.cuda if device.type == 'cuda' else None,
         cudnn_benchmark=torch.backends.cudnn.benchmark,
-        threads=torch.get_num_threads())
+        threads=torch.get_num_threads(), mmmiamix=osp.relpath(
+            osp.dirname(mmmiamix.__file__), REPO))
     print(f"# gpu_check on {env['device_name']}, torch {env['torch']}",
           flush=True)
     repeats = 5 if args.quick else 50
