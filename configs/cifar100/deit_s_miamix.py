@@ -12,3 +12,22 @@ model = dict(
     head=dict(
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0, use_soft=True)),
     train_cfg=dict(augments=_base_.miamix_augment))
+
+# The paper's two-view path (§3.2.1, DESIGN §4): the baseline's own
+# training transforms (those of ./deit_s_vanilla.py,
+# taken from it here, so the two cannot drift apart) run twice on every
+# image, drawing independent random augmentations; the
+# TwoViewClsDataPreprocessor normalises both views and MiAMix takes every
+# partner, self-mixing included, from the second view. Only the first view
+# reaches the model. Data-loading cost of the second view on CPU workers:
+# see docs/reproduce.md ("The second view") and tools/benchmark_dataloader.py.
+train_dataloader = dict(dataset=dict(pipeline=[
+    dict(
+        type='MultiView',
+        num_views=2,
+        transforms=[_base_.train_dataloader.dataset.pipeline[:-1]]),
+    dict(type='PackInputs'),
+]))
+# Same normalisation as the baseline (mmengine merges this dict into the
+# dataset's data_preprocessor); only the class changes.
+data_preprocessor = dict(type='TwoViewClsDataPreprocessor')
