@@ -6,11 +6,10 @@ custom_imports = dict(imports=['mmmiamix'], allow_failed_imports=False)
 # The MiAMix arguments are those of ../_base_/miamix/miamix_deit_s.py.
 # The batch augment runs in the data preprocessor: in mmpretrain 1.2
 # ImageClassifier passes model.train_cfg to ClsDataPreprocessor as
-# `batch_augments`, which also turns labels into one-hot scores; the
-# mixed (soft) scores need the soft cross-entropy.
+# `batch_augments`, which also turns labels into one-hot scores. The
+# loss stays the base's LabelSmoothLoss (0.1, as in OpenMixup's DeiT-S
+# recipe), which takes the mixed soft scores as they are.
 model = dict(
-    head=dict(
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0, use_soft=True)),
     train_cfg=dict(augments=_base_.miamix_augment))
 
 # The paper's two-view path (§3.2.1, DESIGN §4): the baseline's own
