@@ -1,4 +1,7 @@
 """Hooks registered in ``mmpretrain.registry.HOOKS``."""
 from .hooks import MixedBatchVisualizationHook
+from .rng_state import RandomStateHook, SafeCheckpointHook
 
-__all__ = ['MixedBatchVisualizationHook']
+__all__ = [
+    'MixedBatchVisualizationHook', 'RandomStateHook', 'SafeCheckpointHook'
+]
