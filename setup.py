@@ -24,7 +24,11 @@ setup(
             'mmcv-lite>=2.0.0rc4,<2.3'
         ],
         'demo': ['scikit-learn', 'matplotlib'],
-        'tests': ['pytest', 'scikit-learn', 'matplotlib'],
+        # optional frameworks (docs/frameworks.md); none changes torch
+        'timm': ['timm>=1.0'],
+        'lightning': ['lightning>=2.0'],
+        'tests': ['pytest', 'scikit-learn', 'matplotlib', 'timm>=1.0',
+                  'lightning>=2.0'],
     },
     license='Apache-2.0',
     classifiers=[

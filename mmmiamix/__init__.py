@@ -15,3 +15,8 @@ __all__ = list(_core_all) + ['__version__']
 
 if importlib.util.find_spec('mmpretrain') is not None:
     from . import datasets, engine, models  # noqa: F401  (registers modules)
+    # Configs load the plugin via custom_imports before the Runner loads a
+    # checkpoint: installing the narrow allow-list here lets mmpretrain's
+    # stock tools/test.py, --resume and load_from work on torch >= 2.6.
+    from .utils.checkpoint import setup_torch_load_compat
+    setup_torch_load_compat()

@@ -1,7 +1,9 @@
 """Hooks registered in ``mmpretrain.registry.HOOKS``."""
 from .hooks import MixedBatchVisualizationHook
+from .mixing_off import MixingOffHook
 from .rng_state import RandomStateHook, SafeCheckpointHook
 
 __all__ = [
-    'MixedBatchVisualizationHook', 'RandomStateHook', 'SafeCheckpointHook'
+    'MixedBatchVisualizationHook', 'MixingOffHook', 'RandomStateHook',
+    'SafeCheckpointHook'
 ]
