@@ -98,7 +98,8 @@ def _shift_scale(h, w, like):
 def warp(images: torch.Tensor, affine: Optional[torch.Tensor],
          translate: Optional[torch.Tensor] = None,
          padding_mode: str = 'reflection',
-         theta: Optional[torch.Tensor] = None) -> torch.Tensor:
+         theta: Optional[torch.Tensor] = None,
+         lean: bool = False) -> torch.Tensor:
     """Resample ``images`` at ``affine (p - c) + c + translate``.
 
     Args:
@@ -107,6 +108,9 @@ def warp(images: torch.Tensor, affine: Optional[torch.Tensor],
             (ignored when ``theta`` is given).
         translate: float ``(N, 2)`` shift ``(dx, dy)`` in pixels, or None.
         theta: the precomputed :func:`warp_theta`, or None.
+        lean: build the sampling grid by broadcasting (``(N, 2, H, W)``)
+            instead of ``affine_grid`` (which also holds an ``(N, H, W, 3)``
+            base grid): less memory, a few more ops.
     Returns:
         Bilinear resample, ``(N, C, H, W)`` of the dtype of ``images``.
         Reflection padding maps a constant image to itself.
@@ -114,10 +118,27 @@ def warp(images: torch.Tensor, affine: Optional[torch.Tensor],
     n, _, h, w = images.shape
     if theta is None:
         theta = warp_theta(affine, (h, w), translate)
-    grid = F.affine_grid(theta.to(images.dtype), [n, 1, h, w],
-                         align_corners=False)
+    theta = theta.to(images.dtype)
+    if lean:
+        ux, uy = _normalised_axes(h, w, images)
+        a_x, a_y, shift = theta.view(n, 2, 3, 1, 1).unbind(2)
+        grid = torch.addcmul(a_y * uy + shift, a_x, ux).permute(0, 2, 3, 1)
+    else:
+        grid = F.affine_grid(theta, [n, 1, h, w], align_corners=False)
     return F.grid_sample(images, grid, mode='bilinear',
                          padding_mode=padding_mode, align_corners=False)
+
+
+def _normalised_axes(h, w, like):
+    """Pixel centres in grid_sample's coordinates (``align_corners=False``):
+    ``ux (1, 1, 1, W)``, ``uy (1, 1, H, 1)``, cached."""
+    def make():
+        ux = (torch.arange(w, dtype=like.dtype, device=like.device) * 2 + 1) \
+            / w - 1
+        uy = (torch.arange(h, dtype=like.dtype, device=like.device) * 2 + 1) \
+            / h - 1
+        return ux.view(1, 1, 1, w), uy.view(1, 1, h, 1)
+    return _cached(('unit', h, w, like.device, like.dtype), make)
 
 
 def degrees(value: Tuple[float, float]) -> Tuple[float, float]:

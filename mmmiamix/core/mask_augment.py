@@ -108,6 +108,7 @@ def smooth_masks(masks: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
     padded = F.pad(masks.view(1, n, h, w), (r, r, r, r), mode='replicate')
     kernels = kernels.to(masks.dtype)
     rows = F.conv2d(padded, kernels.view(n, 1, 1, k), groups=n)
+    del padded
     out = F.conv2d(rows, kernels.view(n, 1, k, 1), groups=n)
     return out.view(n, 1, h, w)
 

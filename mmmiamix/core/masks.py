@@ -43,6 +43,10 @@ Size = Tuple[int, int]
 #: the thresholded masks are FMix's, drawn from 17 x 9 coefficients instead
 #: of H x (W / 2 + 1). Images up to 16 pixels keep the full spectrum.
 FMIX_MAX_CYCLES = 8
+#: FMix's threshold sorts the rows in this many chunks: a sort holds values,
+#: int64 indices and scratch, so a chunk of half the rows keeps it within
+#: one mask-sized float tensor per slot.
+SORT_CHUNKS = 2
 
 
 def _column(params: Params, key: str) -> torch.Tensor:
@@ -80,6 +84,15 @@ def centred_axes(size: Size, device) -> Tuple[torch.Tensor, torch.Tensor]:
 _AXES: Dict[tuple, Tuple[torch.Tensor, torch.Tensor]] = {}
 
 
+def _pixel_axes(size: Size, device) -> Tuple[torch.Tensor, torch.Tensor]:
+    """:func:`~.geometry.pixel_axes`, cached per size and device."""
+    key = ('pixel', tuple(size), torch.device(device))
+    axes = _AXES.get(key)
+    if axes is None:
+        axes = _AXES[key] = pixel_axes(size, device)
+    return axes
+
+
 def render_boxes(box: torch.Tensor, size: Size,
                  affine: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Binary mask of a grid of holes, float32 ``(N, 1, H, W)``: a pixel is
@@ -105,9 +118,11 @@ def render_boxes(box: torch.Tensor, size: Size,
     start, extent, cell, hole, offset = box.view(n, 2, 5, 1, 1).unbind(2)
     local = torch.addcmul(a[:, :, 1] * dy - (start - _half(size, box)),
                           a[:, :, 0], dx)
-    inside = (local >= 0) & (local < extent)
-    in_hole = torch.remainder(local - offset, cell) < hole
-    return (inside & in_hole).all(1, keepdim=True).float()
+    inside = local >= 0  # in place from here: one float pair, one bool pair
+    inside &= local < extent
+    inside &= local.sub_(offset).remainder_(cell) < hole
+    del local
+    return inside.all(1, keepdim=True).float()
 
 
 def _half(size: Size, like: torch.Tensor) -> torch.Tensor:
@@ -222,42 +237,27 @@ def render_gridmix(params: Params, size: Size,
 
 
 # ---------------------------------------------------------- gmix and agmix
-def gaussian_features(size: Size, device) -> torch.Tensor:
-    """``(dy^2, dx^2, dy dx, dy, dx, 1)`` of every pixel, centred
-    coordinates: float64 ``(6, H * W)`` (the expanded quadratic form
-    cancels; float64 keeps the exponent exact to float32), cached per size
-    and device."""
-    key = ('gauss', tuple(size), torch.device(device))
-    feats = _AXES.get(key)
-    if feats is None:
-        dy, dx = centred_axes(size, device)
-        dy, dx = dy.expand(1, 1, *size), dx.expand(1, 1, *size)
-        dy, dx = dy.double(), dx.double()
-        feats = torch.cat([dy * dy, dx * dx, dy * dx, dy, dx,
-                           torch.ones_like(dy)]).view(6, -1)
-        feats = _AXES[key] = feats.contiguous()
-    return feats
-
-
 def gaussian_coefficients(params: Params, size: Size) -> torch.Tensor:
-    """The blob's exponent as coefficients of :func:`gaussian_features`:
-    float32 ``(N, 7)``, the last column 1 where the mask is inverted.
+    """The blob of each sample as float32 ``(..., 7)``: the exponent's
+    coefficients ``pyy, pxx, pxy`` on ``(dy^2, dx^2, dy dx)`` for ``d = p -
+    c``, the centre ``cy, cx`` (pixels), 1 where the blob is not empty and
+    1 where the mask is inverted.
 
-    ``G_s = exp(-pi sqrt(1-q^2) d^T (R S R^T)^-1 d / (s H W))`` with ``d = p -
-    c``, ``S = [[1, q], [q, 1]]`` and ``R`` a rotation by ``theta``; its
-    untruncated integral is ``s H W`` for every ``q``. The blob carries the
-    smaller share ``s = min(lam, 1 - lam)``, as in Park et al.'s reference
-    GMix: ``M = G_lam`` for ``lam <= 1/2``, ``M = 1 - G_(1 - lam)`` above
-    (DESIGN §3). Without ``q``, ``theta`` (GMix) the blob is isotropic.
+    ``G_s = exp(-pi sqrt(1-q^2) d^T (R S R^T)^-1 d / (s H W))`` with ``S =
+    [[1, q], [q, 1]]`` and ``R`` a rotation by ``theta``; its untruncated
+    integral is ``s H W`` for every ``q``. The blob carries the smaller
+    share ``s = min(lam, 1 - lam)``, as in Park et al.'s reference GMix: ``M
+    = G_lam`` for ``lam <= 1/2``, ``M = 1 - G_(1 - lam)`` above (DESIGN §3).
+    Without ``q``, ``theta`` (GMix) the blob is isotropic.
     """
     lam = params['lam']
     share = torch.minimum(lam, 1 - lam)
     scale = share.clamp_min(1e-12).reciprocal_().mul_(
         -math.pi / (size[0] * size[1]))
     q = params.get('q')
+    iso = _constant(('iso', lam.device), [1.0, 1.0, 0.0], lam.device)
     if q is None:  # GMix: pyy = pxx = scale, pxy = 0
-        p = scale.unsqueeze(-1) * _constant(('iso', lam.device),
-                                            [1.0, 1.0, 0.0], lam.device)
+        p = scale.unsqueeze(-1) * iso
     else:
         # (R S R^T)^-1 = R S^-1 R^T, S^-1 = [[1, -q], [-q, 1]] / (1 - q^2),
         # times sqrt(1 - q^2): on (dy^2, dx^2, dy dx) the coefficients are
@@ -266,29 +266,25 @@ def gaussian_coefficients(params: Params, size: Size) -> torch.Tensor:
         trig = torch.sin((2 * params['theta']).unsqueeze(-1) +
                          _constant(('phase', lam.device), [0.0, math.pi / 2],
                                    lam.device))
-        p = torch.addcmul(_constant(('iso', lam.device), [1.0, 1.0, 0.0],
-                                    lam.device), q.unsqueeze(-1),
-                          trig @ _constant(('rot', lam.device),
-                                           [[-1.0, 1.0, 0.0],
-                                            [0.0, 0.0, -2.0]], lam.device))
-        p = p * scale.unsqueeze(-1)
-    # d^T P d for d = p - c, expanded: linear terms -2 P c, constant c^T P c
-    # (= -lin . c / 2).
-    c = torch.stack([params['cy'], params['cx']], -1) - _half(
-        size, lam).view(2)
-    lin = torch.addcmul(p[..., 2:] * c.flip(-1), p[..., :2], c, value=2).neg_()
-    c_0 = (lin * c).sum(-1, keepdim=True).mul_(-0.5)
-    c_0 = c_0.masked_fill_((share <= 0).unsqueeze(-1), float('-inf'))
-    return torch.cat([p, lin, c_0, (lam > 0.5).unsqueeze(-1).float()], -1)
+        p = torch.addcmul(iso, q.unsqueeze(-1), trig @ _constant(
+            ('rot', lam.device), [[-1.0, 1.0, 0.0], [0.0, 0.0, -2.0]],
+            lam.device)) * scale.unsqueeze(-1)
+    flags = torch.stack([params['cy'], params['cx'], (share > 0).float(),
+                         (lam > 0.5).float()], -1)
+    return torch.cat([p, flags], -1)
 
 
 def render_gaussian(coef: torch.Tensor, size: Size,
                     affine: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """Gaussian cut masks from :func:`gaussian_coefficients`, float32 ``(N,
-    1, H, W)`` in [0, 1]."""
-    exponent = coef[:, :6].double() @ gaussian_features(size, coef.device)
-    g = torch.exp(exponent.float())
-    return (coef[:, 6:] - g).abs_().view(-1, 1, *size)  # 1 - g if inverted
+    """Gaussian cut masks from :func:`gaussian_coefficients` (float ``(N,
+    7)``): float32 ``(N, 1, H, W)`` in [0, 1]."""
+    n = coef.shape[0]
+    pyy, pxx, pxy, cy, cx, full, invert = coef.view(n, 7, 1, 1, 1).unbind(1)
+    ys, xs = _pixel_axes(size, coef.device)
+    dy, dx = ys - cy, xs - cx
+    g = pyy * dy.square() + pxx * dx.square()  # one plane, then in place
+    g.addcmul_(pxy * dy, dx).exp_().mul_(full)
+    return g.sub_(invert).abs_()  # 1 - g where inverted
 
 
 def gmix_params(lam: torch.Tensor, u: torch.Tensor, size: Size) -> Params:
@@ -394,9 +390,11 @@ def fmix_noise(params: Params, size: Size,
     W)``, warped by ``affine`` (bilinear, reflected at the borders)."""
     spec = params['spectrum']
     n, (h, w) = spec.shape[0], size
-    full = spec.new_zeros(n, h, w // 2 + 1)
-    full[:, _fmix_rows(size, spec.device), :spec.shape[-1]] = spec
-    noise = torch.fft.irfft2(full, s=(h, w)).unsqueeze(1)
+    # The band's rows placed in a column-limited spectrum, inverted along
+    # the rows, then along the columns (irfft pads the missing ones).
+    full = spec.new_zeros(n, h, spec.shape[-1])
+    full[:, _fmix_rows(size, spec.device)] = spec
+    noise = torch.fft.irfft(torch.fft.ifft(full, dim=1), n=w).unsqueeze(1)
     if affine is not None:
         noise = warp(noise, affine)
     return noise
@@ -406,10 +404,8 @@ def _fmix_rank_select(flat: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
     """1 on the ``count`` largest values of each row, 0 elsewhere; ties at
     the threshold broken by position (the first ones win).
 
-    One selection for all rows, sort-free: each row is extended by
-    ``count`` entries of -inf and ``P - count`` of +inf, so the ``P``-th
-    smallest entry of every extended row is its row's threshold, the
-    ``(P - count)``-th smallest value (``torch.kthvalue`` with one ``k``).
+    The threshold of each row is its ``(P - count)``-th smallest value, read
+    from a sort of the rows (in :data:`SORT_CHUNKS` chunks).
 
     Args:
         flat: float ``(N, P)``, finite.
@@ -418,9 +414,12 @@ def _fmix_rank_select(flat: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
         float32 ``(N, P)``, binary, each row summing to ``count``.
     """
     n, p = flat.shape
-    rank = torch.arange(p, device=flat.device, dtype=flat.dtype)
-    pad = torch.where(rank < count, float('-inf'), float('inf'))
-    threshold = torch.cat([flat, pad], 1).kthvalue(p, 1, keepdim=True).values
+    # P - count - 1 in [-1, P - 1]; -1 (count = P) reads a -inf floor.
+    index = (p - 1 - count).long().clamp_(min=0)
+    step = -(-n // SORT_CHUNKS)
+    threshold = torch.cat([
+        flat[i:i + step].sort(1).values.gather(1, index[i:i + step])
+        for i in range(0, n, step)]).masked_fill_(count >= p, float('-inf'))
     above = flat > threshold
     tie = flat == threshold
     need = count - above.sum(1, keepdim=True)

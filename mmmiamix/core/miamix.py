@@ -56,9 +56,16 @@ DEFAULT_METHODS = ('mixup', 'cutmix', 'fmix', 'gridmix', 'agmix')
 #: Uniforms per slot before the methods' own: method, warp, smooth, window,
 #: rotation, shear.
 _SLOT_UNIFORMS = 6
-#: The one-view path renders second views in this many batch chunks (its
-#: temporaries, a sampling grid and a view, are alive before the masks).
-VIEW_CHUNKS = 1
+#: The one-view path renders second views in this many batch chunks, which
+#: bounds their temporaries (sampling grid and view) to half a batch.
+VIEW_CHUNKS = 2
+#: The dense path smooths the slots in this many chunks: the padded masks,
+#: the convolution's reordered input and its output stay within a mask
+#: buffer.
+SMOOTH_CHUNKS = 2
+#: ... and renders the boxes of cutmix and gridmix, and warps FMix's noise,
+#: in this many chunks (their sampled coordinates are two planes per slot).
+BOX_CHUNKS = 2
 
 
 @dataclass
@@ -354,30 +361,12 @@ class MiAMix(MixAugment):
         size = tuple(size)
         if self._compact(device):
             return self._compact_cuts(draws, size, device, augment)
-        layers = self._plan(draws, size, device, augment)
-        return torch.cat([self._dense_layer(layer, size) for layer in layers],
-                         1)
+        return self._dense_cuts(draws, size, device, augment)
 
     def keep_mask(self, draws: MiAMixDraws, size, device) -> torch.Tensor:
         """Stages 3-4: the keep mask, float32 ``(B, 1, H, W)`` in [0, 1]:
-        ``prod_j (1 - M_j)`` or ``1 - clip(sum_j M_j, 0, 1)``. On the dense
-        path it is built layer by layer, so one layer's masks are alive at
-        a time."""
-        size = tuple(size)
-        if self._compact(device):
-            return self.merge(self._compact_cuts(draws, size, device, True))
-        keep = None
-        for layer in self._plan(draws, size, device, True):
-            cut = self._dense_layer(layer, size)
-            if keep is None:
-                keep = cut.neg_().add_(1) if self.mask_merge == 'mul' else cut
-            elif self.mask_merge == 'mul':
-                keep.addcmul_(keep, cut, value=-1)
-            else:
-                keep.add_(cut)
-        if self.mask_merge == 'sum':
-            keep = keep.clamp_(max=1).neg_().add_(1)
-        return keep
+        ``prod_j (1 - M_j)`` or ``1 - clip(sum_j M_j, 0, 1)``."""
+        return self.merge(self.cut_masks(draws, size, device))
 
     def merge(self, cut: torch.Tensor) -> torch.Tensor:
         """Stage 4: cut masks ``(B, k_max, H, W)`` to the keep mask, float32
@@ -389,26 +378,52 @@ class MiAMix(MixAugment):
             keep.addcmul_(keep, cut[:, j:j + 1], value=-1)
         return keep
 
-    def _plan(self, draws: MiAMixDraws, size, device,
-              augment: bool) -> list:
-        """What the dense path renders, one dict per layer: each family's
-        parameters (the family's methods merged per slot) and where it
-        applies, the warps and the smoothing kernels. Computed once per
-        call over all slots, then split into layers (one op per tensor)."""
+    def _dense_cuts(self, draws: MiAMixDraws, size, device,
+                    augment: bool) -> torch.Tensor:
+        """Every slot's cut mask with no host sync: each mask family (FMix's
+        noise, the boxes of cutmix and gridmix, the Gaussians of gmix and
+        agmix, mixup's constant) rendered once over all ``S = B * k_max``
+        slots, selected per slot, then every slot smoothed with its own
+        window in one pass. Float32 ``(B, k_max, H, W)``.
+
+        FMix goes first, so its sort and sampling grid are alive before the
+        mask buffer is."""
         table = self._tables(size, device)
-        method = draws.method
+        b, k_max = draws.method.shape
+        slots = b * k_max
+
+        def flat(t):  # (B, k_max, ...) -> (S, ...)
+            return t.reshape(slots, *t.shape[2:])
+
+        method = flat(draws.method)
         families = {}
         for m, name in enumerate(self.methods):
             families.setdefault(MASK_METHODS[name].family, []).append(m)
-        plan = {}
-        code = table['family'][method] if len(families) > 1 else None
-        for fam, members in families.items():
-            if fam == 'constant':
-                value = draws.masks[self.methods[members[0]]]['lam']
-                plan[fam] = value[..., None, None, None]
-            elif fam == 'noise':
-                for key, value in draws.masks['fmix'].items():
-                    plan['fmix_' + key] = value
+        code = table['family'][method].view(-1, 1, 1, 1) \
+            if len(families) > 1 else None
+        cut = None
+        for fam in ('noise', 'boxes', 'gaussian', 'constant'):
+            members = families.get(fam)
+            if members is None:
+                continue
+            if fam == 'noise':
+                params = {k: flat(v) for k, v in draws.masks['fmix'].items()}
+                noise = fmix_noise(params, size)
+                if augment:  # in chunks: the sampling grid is two planes
+                    theta = warp_theta(flat(draws.affine), size)
+                    warped = flat(draws.warp).view(-1, 1, 1, 1)
+                    step = -(-slots // BOX_CHUNKS)
+                    for i in range(0, slots, step):
+                        part = noise[i:i + step]
+                        torch.where(warped[i:i + step],
+                                    warp(part, None, theta=theta[i:i + step],
+                                         lean=True), part, out=part)
+                    del part
+                field = threshold_noise(noise, params)
+                del noise
+            elif fam == 'constant':
+                field = flat(draws.masks[self.methods[members[0]]]['lam'])
+                field = field.view(-1, 1, 1, 1)
             else:
                 value = None
                 for m in members:
@@ -417,63 +432,41 @@ class MiAMix(MixAugment):
                            if fam == 'boxes' else
                            gaussian_coefficients(params, size))
                     value = own if value is None else torch.where(
-                        (method == m).view(*method.shape,
-                                           *[1] * (own.dim() - 2)), own,
-                        value)
-                plan[fam] = value
-            if code is not None:
-                index = ('constant', 'boxes', 'gaussian', 'noise').index(fam)
-                plan['is_' + fam] = (code == index)[..., None, None, None]
-        if augment:
-            plan['affine'] = draws.affine
-            if 'noise' in families:
-                plan['theta'] = warp_theta(draws.affine.view(-1, 2, 2),
-                                           size).view(*method.shape, 2, 3)
-                plan['warp'] = draws.warp[..., None, None, None]
-            if self.p_smooth > 0 and any(
-                    MASK_METHODS[m].augmentable for m in self.methods):
-                kernels = table['kernels']
-                index = torch.where(draws.smooth, draws.window,
-                                    kernels.shape[0] - 1)
-                plan['kernels'] = kernels[index]
-                plan['smooth'] = draws.smooth[..., None, None, None]
-        layers = [dict() for _ in range(self.k_max)]
-        for key, value in plan.items():
-            for layer, part in zip(layers, value.unbind(1)):
-                layer[key] = part
-        return layers
-
-    def _dense_layer(self, layer: dict, size) -> torch.Tensor:
-        """One layer's cut masks over the whole batch, with no host sync:
-        each family rendered once, selected per slot, smoothed per slot.
-        Float32 ``(B, 1, H, W)``."""
-        affine = layer.get('affine')
-        cut = None
-        for fam in ('constant', 'boxes', 'gaussian', 'noise'):
-            if fam == 'noise' and 'fmix_lam' in layer:
-                params = {key[5:]: value for key, value in layer.items()
-                          if key.startswith('fmix_')}
-                noise = fmix_noise(params, size)
-                if 'theta' in layer:
-                    warped = warp(noise, None, theta=layer['theta'])
-                    noise = torch.where(layer['warp'], warped, noise)
-                field = threshold_noise(noise, params)
-            elif fam not in layer:
-                continue
-            elif fam == 'constant':
-                field = layer[fam]
-            elif fam == 'boxes':
-                field = render_boxes(layer[fam], size, affine)
-            else:
-                field = render_gaussian(layer[fam], size)
+                        (draws.method == m).view(b, k_max,
+                                                 *[1] * (own.dim() - 2)),
+                        own, value)
+                if fam == 'boxes':  # in chunks: its coordinates are 2 planes
+                    box = flat(value)
+                    affine = flat(draws.affine) if augment else None
+                    step = -(-slots // BOX_CHUNKS)
+                    field = torch.cat([
+                        render_boxes(box[i:i + step], size,
+                                     None if affine is None else
+                                     affine[i:i + step])
+                        for i in range(0, slots, step)])
+                else:
+                    field = render_gaussian(flat(value), size)
             if cut is None:
-                cut = field.expand(-1, 1, *size).contiguous()
+                cut = field.expand(slots, 1, *size).contiguous()
             else:
-                torch.where(layer['is_' + fam], field, cut, out=cut)
-        if 'kernels' in layer:
-            smoothed = smooth_masks(cut, layer['kernels'])
-            torch.where(layer['smooth'], smoothed, cut, out=cut)
-        return cut
+                index = ('constant', 'boxes', 'gaussian', 'noise').index(fam)
+                torch.where(code == index, field, cut, out=cut)
+            del field
+        if augment and self.p_smooth > 0 and any(
+                MASK_METHODS[m].augmentable for m in self.methods):
+            kernels = table['kernels']
+            smooth = flat(draws.smooth)
+            index = torch.where(smooth, flat(draws.window),
+                                kernels.shape[0] - 1)
+            kernels = kernels[index]
+            smooth = smooth.view(-1, 1, 1, 1)
+            step = -(-slots // SMOOTH_CHUNKS)
+            for i in range(0, slots, step):
+                part = cut[i:i + step]
+                smoothed = smooth_masks(part, kernels[i:i + step])
+                torch.where(smooth[i:i + step], smoothed, part, out=part)
+                del smoothed
+        return cut.view(b, k_max, *size)
 
     def _compact_cuts(self, draws: MiAMixDraws, size, device,
                       augment: bool) -> torch.Tensor:
@@ -547,6 +540,7 @@ class MiAMix(MixAugment):
             else:
                 part = images[rows]
                 torch.where(hit, seconds, part, out=part)
+            del seconds
         return torch.cat(parts) if parts else images
 
     # ------------------------------------------------------------ applying
@@ -561,7 +555,6 @@ class MiAMix(MixAugment):
     def _apply(self, inputs, batch_score, draws, second_view, details):
         size = tuple(inputs.shape[-2:])
         record = {}
-        partners = self.partner_images(inputs, draws, second_view)
         if details:
             cut = self.cut_masks(draws, size, inputs.device)
             keep = self.merge(cut)
@@ -569,6 +562,9 @@ class MiAMix(MixAugment):
                 draws, size, inputs.device, augment=False))
         else:
             keep = self.keep_mask(draws, size, inputs.device)
+        # After the masks: their temporaries and the partner batch are
+        # never alive at once.
+        partners = self.partner_images(inputs, draws, second_view)
         weight = keep.to(inputs.dtype).float().mean(dim=(1, 2, 3))
         if self.lam_merge == 'orig':
             weight = draws.base_share
