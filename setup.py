@@ -24,7 +24,12 @@ setup(
             'mmcv-lite>=2.0.0rc4,<2.3'
         ],
         'demo': ['scikit-learn', 'matplotlib'],
-        'tests': ['pytest', 'scikit-learn', 'matplotlib'],
+        # tools/make_corrupted.py: the corruptions of CIFAR-10-C/ImageNet-C
+        # (the maintained fork of imagecorruptions; numpy 2, scikit-image)
+        'robustness': ['imagecorruptions-imaug'],
+        'tests': [
+            'pytest', 'scikit-learn', 'matplotlib', 'imagecorruptions-imaug'
+        ],
     },
     license='Apache-2.0',
     classifiers=[

@@ -119,9 +119,8 @@ def load_run(work_dir, metric='accuracy/top1', skip_iters=0):
             if metric in r:
                 step = r.get('step', last_epoch)
                 val[step] = float(r[metric])
-    return dict(times=times,
-                val=sorted(val.items(), key=lambda kv: (kv[0] is None,
-                                                         kv[0] or 0)))
+    steps = sorted(val.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))
+    return dict(times=times, val=steps)
 
 
 def load_robustness(path):
