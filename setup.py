@@ -27,8 +27,11 @@ setup(
         # optional frameworks (docs/frameworks.md); none changes torch
         'timm': ['timm>=1.0'],
         'lightning': ['lightning>=2.0'],
+        # tools/make_corrupted.py: the corruptions of CIFAR-10-C/ImageNet-C
+        # (the maintained fork of imagecorruptions; numpy 2, scikit-image)
+        'robustness': ['imagecorruptions-imaug'],
         'tests': ['pytest', 'scikit-learn', 'matplotlib', 'timm>=1.0',
-                  'lightning>=2.0'],
+                  'lightning>=2.0', 'imagecorruptions-imaug'],
     },
     license='Apache-2.0',
     classifiers=[

@@ -143,39 +143,6 @@ def test_robustness_tool(trained):
     assert 'corrupted accuracy' in out and f"{res['mean']:.2f}" in out
 
 
-def _summary_rows(table):
-    rows = {}
-    for line in table.strip().splitlines()[2:]:
-        cells = [c.strip() for c in line.strip('|').split('|')]
-        rows[cells[0]] = cells[1:]
-    return rows
-
-
-def test_summarize_on_fixtures(tmp_path):
-    out_md = tmp_path / 'table.md'
-    out = _run([sys.executable, osp.join(TOOLS, 'summarize.py'),
-                osp.join(FIXTURES, 'vanilla'), osp.join(FIXTURES, 'mixup'),
-                osp.join(FIXTURES, 'miamix'), '--out', str(out_md)],
-               cwd=tmp_path)
-    rows = _summary_rows(out_md.read_text())
-    assert list(rows) == ['vanilla', 'mixup', 'miamix']
-    # best, median of the last 10 epochs, iteration time, cost vs vanilla
-    assert rows['vanilla'] == ['95.00', '91.50', '0.1000', '1.00']
-    assert rows['mixup'] == ['96.00', '91.50', '0.1050', '1.05']
-    # resumed run: two logs merged, a test-only log ignored
-    assert rows['miamix'] == ['97.00', '93.00', '0.1100', '1.10']
-    assert out.strip() == out_md.read_text().strip()
-
-    # explicit baseline by name
-    out = _run([sys.executable, osp.join(TOOLS, 'summarize.py'),
-                osp.join(FIXTURES, 'mixup'), osp.join(FIXTURES, 'miamix'),
-                '--baseline', 'mixup', '--last', '3'], cwd=tmp_path)
-    rows = _summary_rows(out)
-    assert rows['mixup'][1] == '95.50' and rows['mixup'][3] == '1.00'
-    assert rows['miamix'][1] == '96.50'
-    assert rows['miamix'][3] == f'{0.11 / 0.105:.2f}'
-
-
 def test_shell_scripts_parse():
     for name in ('dist_train.sh', 'dist_test.sh', 'slurm_train.sh',
                  'slurm_test.sh'):

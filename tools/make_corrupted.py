@@ -2,9 +2,9 @@
 
 Usage::
 
-    python tools/make_corrupted.py SOURCE OUT [--corruptions all|common|NAME ...]
-        [--severities 1 2 3 4 5] [--seed 0] [--format npy folder]
-        [--workers N] [--split test|val]
+    python tools/make_corrupted.py SOURCE OUT
+        [--corruptions all|common|NAME ...] [--severities 1 2 3 4 5]
+        [--seed 0] [--format npy folder] [--workers N] [--split test|val]
 
 SOURCE is an image folder (``SOURCE/<class>/<image>``, classes sorted by
 name, images sorted by path inside each class, as mmpretrain's
@@ -200,8 +200,8 @@ def corrupt_image(image, corruption, severity, seed, retries=10):
     out = np.uint8(out)
     if out.shape != image.shape:  # keep the size of the source
         fixed = np.zeros_like(image)
-        h, w = min(out.shape[0], image.shape[0]), min(out.shape[1],
-                                                       image.shape[1])
+        h = min(out.shape[0], image.shape[0])
+        w = min(out.shape[1], image.shape[1])
         fixed[:h, :w] = out[:h, :w, :3]
         out = fixed
     return out

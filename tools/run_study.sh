@@ -7,7 +7,7 @@
 #
 # Settings (environment variables, defaults in brackets):
 #   PER_CLASS  training images per class            [30: 300 of the 1,438]
-#   EPOCHS     epochs                               [60]
+#   EPOCHS     epochs                               [40]
 #   SEEDS      seeds                                [0 1 2 3 4]
 #   METHODS    methods (tools/sweep.py --methods)   [vanilla Mixup CutMix FMix GridMix GMix AGMix MiAMix]
 #   JOBS       trainings at once                    [2]
@@ -22,7 +22,7 @@ set -euo pipefail
 
 WORK_DIR=${1:-work_dirs/digits_study}
 PER_CLASS=${PER_CLASS:-30}
-EPOCHS=${EPOCHS:-60}
+EPOCHS=${EPOCHS:-40}
 SEEDS=${SEEDS:-"0 1 2 3 4"}
 METHODS=${METHODS:-"vanilla Mixup CutMix FMix GridMix GMix AGMix MiAMix"}
 JOBS=${JOBS:-2}
@@ -53,6 +53,9 @@ train, _ = digits_split(labels)   # the Digits train split, in its order
 train_labels = labels[train]
 indices = sorted(int(i) for c in range(10)
                  for i in np.flatnonzero(train_labels == c)[:per_class])
+cosine = '''
+    dict(type='CosineAnnealingLR', T_max=max_epochs - 1, eta_min=0.0,
+         by_epoch=True, begin=1, end=max_epochs),''' if epochs > 1 else ''
 text = f'''# Written by tools/run_study.sh: the digits study's base config.
 _base_ = [{root + '/configs/quickstart/vanilla_resnet18_digits.py'!r}]
 max_epochs = {epochs}
@@ -60,9 +63,7 @@ max_epochs = {epochs}
 train_dataloader = dict(batch_size=32, dataset=dict(indices={indices}))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - 1, eta_min=0.0,
-         by_epoch=True, begin=1, end=max_epochs),
+         convert_to_iter_based=True),{cosine}
 ]
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
 default_hooks = dict(

@@ -119,9 +119,8 @@ def load_run(work_dir, metric='accuracy/top1', skip_iters=0):
             if metric in r:
                 step = r.get('step', last_epoch)
                 val[step] = float(r[metric])
-    return dict(times=times,
-                val=sorted(val.items(), key=lambda kv: (kv[0] is None,
-                                                         kv[0] or 0)))
+    steps = sorted(val.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))
+    return dict(times=times, val=steps)
 
 
 def load_robustness(path):
@@ -483,8 +482,11 @@ def plot_bars(rows, path):
     width = 0.38 if robust else 0.6
 
     def bars(offset, means, stds, label):
-        ax.bar([x + offset for x in xs], [m or 0 for m in means], width,
-               yerr=[s or 0 for s in stds], capsize=3, label=label)
+        drawn = ax.bar([x + offset for x in xs], [m or 0 for m in means],
+                       width, yerr=[s or 0 for s in stds], capsize=3,
+                       label=label)
+        ax.bar_label(drawn, labels=[_fmt(m, 1) for m in means], fontsize=7,
+                     padding=2)
 
     bars(-width / 2 if robust else 0, [r['final'] for r in rows],
          [r['final_std'] for r in rows], 'clean (final top-1)')
@@ -497,7 +499,8 @@ def plot_bars(rows, path):
     ax.set_ylabel('top-1 (%)')
     ax.set_title('clean vs corrupted accuracy, mean ± std over seeds'
                  if robust else 'clean accuracy (no robustness results)')
-    ax.legend(fontsize=8, loc='lower right')
+    ax.set_ylim(0, 118)
+    ax.legend(fontsize=8, loc='upper center', ncol=2)
     ax.grid(axis='y', alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -58,7 +58,6 @@ robustness evaluation through ``srun`` on the same partition.
 import argparse
 import ast
 import datetime
-import hashlib
 import json
 import os
 import os.path as osp
@@ -248,7 +247,7 @@ def method_override(method, base_cfg, alpha=None):
     train_cfg = model.get('train_cfg', None)
     if aug is not None:
         model_over['train_cfg'] = replaced('train_cfg' in model,
-                                             dict(augments=aug))
+                                           dict(augments=aug))
     elif train_cfg is not None:
         model_over['train_cfg'] = None
     batch_augments = None if aug is None else dict(augments=aug)
@@ -589,6 +588,7 @@ class Sweep:
                     self.procs.discard(proc)
 
     def execute(self, run, slot):
+        begin = time.time()
         state = run_state(run.run_dir)
         os.makedirs(run.run_dir, exist_ok=True)
         env = self._slot_env(slot)
@@ -616,8 +616,6 @@ class Sweep:
                 self.report(run, f'FAILED (exit {rc}) after {wall:.1f} s, '
                             f'see {osp.join(run.run_dir, "train.log")}')
                 return
-            with self.lock:
-                self.durations.append(wall)
             line.append(f'{"restarted, " if state == "broken" else ""}'
                         f'done {wall:.1f} s')
         else:
@@ -627,6 +625,9 @@ class Sweep:
             line.append(f'top-1 {final:.2f} (best {best:.2f})')
         if run.rob_cmd is not None:
             line.append(self.robustness(run, env))
+        if state != 'done':  # the ETA counts training and evaluation
+            with self.lock:
+                self.durations.append(time.time() - begin)
         self.report(run, ', '.join(line))
 
     def robustness(self, run, env):
@@ -796,7 +797,8 @@ def main(argv=None):
         print(f'note: {n}')
 
     if args.dry_run:
-        print(f'plan: {len(runs)} runs ({len(set(r.method.label for r in runs))}'
+        n_methods = len({r.method.label for r in runs})
+        print(f'plan: {len(runs)} runs ({n_methods}'
               f' methods x {len(args.seeds)} seeds), {args.jobs} at once, '
               f'work dir {work_dir}')
         for path, text in configs.items():

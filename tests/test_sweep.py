@@ -1,0 +1,317 @@
+"""tools/sweep.py: how a method becomes a config, the dry-run plan, a real
+tiny sweep (2 methods x 1 seed, with robustness), skipping finished runs,
+restarting broken ones, writing only under the work dir, and Slurm
+submission through tools/slurm_train.sh (with a stand-in ``srun``)."""
+import json
+import os
+import os.path as osp
+import re
+import stat
+import subprocess
+import sys
+
+import pytest
+from mmengine.config import Config
+
+HERE = osp.dirname(osp.abspath(__file__))
+REPO = osp.dirname(HERE)
+TOOLS = osp.join(REPO, 'tools')
+sys.path.insert(0, HERE)
+sys.path.insert(0, TOOLS)
+import sweep  # noqa: E402
+import tinydata  # noqa: E402
+
+
+def _env(**extra):
+    env = dict(os.environ)
+    env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
+    env.setdefault('OMP_NUM_THREADS', '1')
+    env.update(extra)
+    return env
+
+
+def _sweep(args, cwd, ok=True, **env):
+    proc = subprocess.run([sys.executable, osp.join(TOOLS, 'sweep.py')] +
+                          args, cwd=cwd, env=_env(**env),
+                          capture_output=True, text=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    if ok:
+        assert proc.returncode == 0, out[-6000:]
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def _build(cfg):
+    """The model the Runner would build (top-level data_preprocessor
+    merged in as Runner does)."""
+    import mmmiamix  # noqa: F401
+    from mmengine.registry import DefaultScope
+    from mmpretrain.registry import MODELS
+    model = cfg.model.to_dict() if hasattr(cfg.model, 'to_dict') else dict(
+        cfg.model)
+    if cfg.get('data_preprocessor') is not None:
+        model.setdefault('data_preprocessor', dict(cfg.data_preprocessor))
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        return MODELS.build(model)
+
+
+def _augment_of(model):
+    ba = model.data_preprocessor.batch_augments
+    if ba is None:
+        return None
+    assert len(ba.augments) == 1
+    return ba.augments[0]
+
+
+@pytest.mark.parametrize('base', [
+    'tiny_miamix', 'tiny_plain',
+    'configs/quickstart/vanilla_resnet18_digits.py',
+    'configs/cifar10/resnet18_miamix.py'
+])
+def test_methods_become_working_configs(base, tmp_path):
+    """vanilla / Mixup / GMix:alpha=0.5 / MiAMix over bases that keep the
+    augment in the preprocessor (a dict, None, or absent) or in
+    model.train_cfg: the built model mixes with exactly that augment."""
+    if base.startswith('tiny'):
+        path = tinydata.write_config(
+            tmp_path / 'base.py', tmp_path, plugin=True,
+            augment=dict(type='MiAMix') if base == 'tiny_miamix' else None)
+    else:
+        path = osp.join(REPO, base)
+    base_cfg = Config.fromfile(path)
+    from mmmiamix.models.batch_augments import GMix, MiAMix
+    from mmpretrain.models.utils.batch_augments import Mixup
+    expect = {'vanilla': None, 'Mixup': (Mixup, 1.0), 'GMix_alpha0.5':
+              (GMix, 0.5), 'MiAMix': (MiAMix, 2.0)}
+    registered = sweep._registered_augments()
+    for spec in ('vanilla', 'mixup', 'GMix:alpha=0.5', 'MiAMix'):
+        method = sweep.parse_method(spec, registered)
+        override, _ = sweep.method_override(method, base_cfg)
+        cfg_path = tmp_path / f'{method.label}.py'
+        cfg_path.write_text(sweep.config_text(path, method, override))
+        model = _build(Config.fromfile(str(cfg_path)))
+        aug = _augment_of(model)
+        if expect[method.label] is None:
+            assert aug is None, (base, spec)
+            assert not model.head.loss_module.use_soft
+        else:
+            cls, alpha = expect[method.label]
+            assert type(aug) is cls, (base, spec, type(aug))
+            assert model.head.loss_module.use_soft
+            assert float(aug.alpha) == alpha
+        # nothing else of the base changed (e.g. the preprocessor's mean)
+        resolved = Config.fromfile(str(cfg_path))
+        assert resolved.train_cfg == base_cfg.train_cfg
+        assert resolved.model.backbone == base_cfg.model.backbone
+
+
+def test_parse_errors():
+    reg = ['CutMix', 'MiAMix', 'Mixup']
+    with pytest.raises(ValueError, match="'vanilla', a config file.*Mixup"):
+        sweep.parse_method('mixupp', reg)
+    with pytest.raises(ValueError, match='key=value'):
+        sweep.parse_method('Mixup:0.2', reg)
+    with pytest.raises(ValueError, match='not found'):
+        sweep.parse_method('missing.py', reg)
+    m = sweep.parse_method('small=MiAMix:alpha=0.5,p_self=0', reg)
+    assert (m.label, m.name) == ('small', 'MiAMix')
+    assert m.kwargs == dict(alpha=0.5, p_self=0)
+    with pytest.raises(ValueError, match='repeat'):
+        sweep.parse_methods(['vanilla', 'vanilla'])
+
+
+@pytest.fixture(scope='module')
+def tiny(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp('sweep')
+    data = tmp / 'data'
+    tinydata.make_png_dataset(str(data), num_classes=3, per_class=4)
+    tinydata.make_cifar_c_from_pngs(str(data), str(tmp / 'cifar_c'),
+                                    corruptions=('fog', ))
+    # two epochs in the config; the sweep's --cfg-options make it one
+    cfg = tinydata.write_config(tmp / 'base.py', data, max_epochs=2,
+                                plugin=True)
+    cwd = tmp / 'cwd'
+    cwd.mkdir()
+    return dict(tmp=tmp, data=data, cfg=cfg, cwd=cwd,
+                cifar_c=str(tmp / 'cifar_c'))
+
+
+def _snapshot(root, skip):
+    found = set()
+    for dirpath, dirnames, filenames in os.walk(root):
+        if osp.abspath(dirpath).startswith(skip):
+            dirnames[:] = []
+            continue
+        for fn in filenames:
+            found.add(osp.join(dirpath, fn))
+    return found
+
+
+def test_dry_run_plan(tiny, capsys):
+    work = str(tiny['tmp'] / 'plan')
+    assert sweep.main([
+        tiny['cfg'], '--methods', 'vanilla', 'Mixup', 'GMix:alpha=0.5',
+        tiny['cfg'], '--seeds', '0', '7', '--work-dir', work, '--dry-run',
+        '--cfg-options', 'train_cfg.max_epochs=1',
+        'optim_wrapper.optimizer.lr=0.01'
+    ]) == 0
+    out = capsys.readouterr().out
+    assert not osp.exists(work)  # a dry run writes nothing
+    runs = re.findall(r'^\[new\] (\S+) seed=(\d+): (.*)$', out, re.M)
+    assert [(m, s) for m, s, _ in runs] == [
+        ('vanilla', '0'), ('vanilla', '7'), ('Mixup', '0'), ('Mixup', '7'),
+        ('GMix_alpha0.5', '0'), ('GMix_alpha0.5', '7'), ('base', '0'),
+        ('base', '7')]
+    for label, seed, cmd in runs:
+        assert f'--work-dir {work}/{label}/seed_{seed}' in cmd
+        # the options pass through, the seed comes last
+        assert cmd.endswith('--cfg-options train_cfg.max_epochs=1 '
+                            f'optim_wrapper.optimizer.lr=0.01 '
+                            f'randomness.seed={seed}')
+    assert f'{work}/configs/GMix_alpha0.5.py' in runs[4][2]
+    assert tiny['cfg'] in runs[6][2]  # a config-file method runs as it is
+    assert "'type': 'GMix', 'alpha': 0.5" in out
+    assert 'plan: 8 runs (4 methods x 2 seeds)' in out
+
+
+def test_bad_arguments(tiny):
+    with pytest.raises(SystemExit) as e:
+        sweep.main([tiny['cfg'], '--methods', 'vanila', '--dry-run'])
+    assert "unknown method 'vanila'" in str(e.value)
+    assert 'MiAMix' in str(e.value)
+    with pytest.raises(SystemExit, match='--seeds'):
+        sweep.main([tiny['cfg'], '--methods', 'vanilla', '--dry-run',
+                    '--cfg-options', 'randomness.seed=3'])
+    with pytest.raises(SystemExit, match='--partition'):
+        sweep.main([tiny['cfg'], '--methods', 'vanilla', '--dry-run',
+                    '--launcher', 'slurm'])
+
+
+@pytest.fixture(scope='module')
+def swept(tiny):
+    """A real sweep: vanilla and Mixup, seed 3, one epoch, two jobs at
+    once, then robustness on the CIFAR-C folder."""
+    work = tiny['tmp'] / 'work'
+    before = _snapshot(str(tiny['tmp']), str(work))
+    args = [tiny['cfg'], '--methods', 'vanilla', 'Mixup', '--seeds', '3',
+            '--work-dir', str(work), '--jobs', '2', '--corrupted',
+            tiny['cifar_c'], '--corruptions', 'fog', '--robustness-args',
+            '--num-workers 0 --batch-size 8', '--cfg-options',
+            'train_cfg.max_epochs=1']
+    _, out, _ = _sweep(args, tiny['cwd'])
+    after = _snapshot(str(tiny['tmp']), str(work))
+    return dict(work=work, out=out, args=args, new=after - before)
+
+
+def test_real_sweep(swept):
+    work, out = swept['work'], swept['out']
+    lines = [x for x in out.splitlines() if x.startswith('[')]
+    assert len(lines) == 2 and all('ETA' in x for x in lines)
+    assert {x.split()[1] for x in lines} == {'vanilla', 'Mixup'}
+    for label in ('vanilla', 'Mixup'):
+        run = work / label / 'seed_3'
+        status = json.loads((run / 'sweep_status.json').read_text())
+        assert status['status'] == 'done' and status['rc'] == 0
+        # --cfg-options passed through: one epoch of the config's two
+        assert sorted(p.name for p in run.glob('epoch_*.pth')) == \
+            ['epoch_1.pth']
+        dumped = (run / f'{label}.py').read_text()
+        assert re.search(r'seed=3\b', dumped)
+        rob = json.loads((run / 'robustness.json').read_text())
+        assert set(rob['accuracy']) == {'fog'}
+        assert 0 <= rob['mean'] <= 100
+    mixup = Config.fromfile(str(work / 'configs' / 'Mixup.py'))
+    assert mixup.model.train_cfg.augments.type == 'Mixup'
+    assert mixup.model.head.loss.use_soft is True
+    plan = json.loads((work / 'sweep.json').read_text())
+    assert [r['method'] for r in plan['runs']] == ['vanilla', 'Mixup']
+
+
+def test_never_writes_outside_work_dir(swept, tiny):
+    assert swept['new'] == set()
+    assert os.listdir(tiny['cwd']) == []
+
+
+def test_skip_finished_restart_broken(swept, tiny):
+    work = swept['work']
+    vanilla = work / 'vanilla' / 'seed_3'
+    stamps = sorted(p.name for p in vanilla.iterdir() if p.is_dir())
+    # break Mixup: a run killed before it finished leaves no 'done' status
+    status_path = work / 'Mixup' / 'seed_3' / 'sweep_status.json'
+    status = json.loads(status_path.read_text())
+    status['status'] = 'running'
+    status_path.write_text(json.dumps(status))
+
+    _, out, _ = _sweep(swept['args'], tiny['cwd'])
+    lines = {x.split()[1]: x for x in out.splitlines() if x.startswith('[')}
+    assert 'skipped (finished)' in lines['vanilla']
+    assert 'robustness: kept' in lines['vanilla']
+    assert 'restarted, done' in lines['Mixup']
+    # the finished run was not trained again
+    assert sorted(p.name for p in vanilla.iterdir() if p.is_dir()) == stamps
+    status = json.loads(status_path.read_text())
+    assert status['status'] == 'done' and status['attempts'] == 2
+    assert '--resume' in status['cmd']
+    log = (work / 'Mixup' / 'seed_3' / 'train.log').read_text()
+    assert 'attempt 2, broken' in log
+    assert 'resumed epoch: 1' in log  # from its checkpoint
+    assert not (work / '.sweep.lock').exists()
+
+
+def test_slurm_submits_through_slurm_train(tiny, tmp_path, monkeypatch):
+    """With a stand-in srun on PATH that records its arguments."""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    record = tmp_path / 'srun_calls.txt'
+    fake = bin_dir / 'srun'
+    fake.write_text('#!/bin/sh\n'
+                    f'printf "%s\\n" "GPUS=$GPUS" "$@" "----" >> {record}\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    work = tmp_path / 'work'
+    monkeypatch.setenv('PATH', f'{bin_dir}{os.pathsep}{os.environ["PATH"]}')
+    monkeypatch.chdir(tiny['cwd'])
+    assert sweep.main([
+        tiny['cfg'], '--methods', 'vanilla', '--seeds', '1', '--work-dir',
+        str(work), '--launcher', 'slurm', '--partition', 'gpu',
+        '--gpus-per-job', '2', '--cfg-options', 'train_cfg.max_epochs=1'
+    ]) == 0
+    calls = record.read_text().split('----\n')
+    args = calls[0].split('\n')
+    assert args[0] == 'GPUS=2'
+    assert args[1:3] == ['-p', 'gpu'] and '--job-name=vanilla_s1' in args
+    assert '--ntasks=2' in args and '--gres=gpu:2' in args
+    i = args.index('python')
+    assert args[i + 2].endswith('tools/train.py')
+    assert args[i + 3] == str(work / 'configs' / 'vanilla.py')
+    assert args[i + 4] == f'--work-dir={work}/vanilla/seed_1'
+    assert args[i + 5] == '--launcher=slurm'
+    assert args[i + 6:i + 9] == ['--cfg-options', 'train_cfg.max_epochs=1',
+                                 'randomness.seed=1']
+    status = json.loads((work / 'vanilla' / 'seed_1' /
+                         'sweep_status.json').read_text())
+    assert status['status'] == 'done'
+
+
+def test_gpu_slots_and_threads(tiny, tmp_path, monkeypatch):
+    """Each concurrent job gets its own CUDA_VISIBLE_DEVICES and port; CPU
+    jobs share the cores."""
+    args = sweep.parse_args([tiny['cfg'], '--methods', 'vanilla', '--gpus',
+                             '4,5,6,7', '--gpus-per-job', '2', '--launcher',
+                             'pytorch', '--work-dir', str(tmp_path / 'w')])
+    runs, _, _, gpus = sweep.build_plan(args)
+    args.jobs = 2
+    s = sweep.Sweep(runs, args, gpus)
+    assert s._slot_env(0)['CUDA_VISIBLE_DEVICES'] == '4,5'
+    assert s._slot_env(1)['CUDA_VISIBLE_DEVICES'] == '6,7'
+    assert s._slot_env(1)['PORT'] == '29501'
+    assert runs[0].train_cmd[:4] == ['bash', osp.join(TOOLS, 'dist_train.sh'),
+                                     runs[0].config, '2']
+    cpu = sweep.parse_args([tiny['cfg'], '--methods', 'vanilla', '--jobs',
+                            '2', '--work-dir', str(tmp_path / 'w')])
+    runs, _, _, gpus = sweep.build_plan(cpu)
+    monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
+    monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '3')
+    monkeypatch.setattr(os, 'cpu_count', lambda: 16)
+    env = sweep.Sweep(runs, cpu, gpus)._slot_env(0)
+    assert env['CUDA_VISIBLE_DEVICES'] == '3'  # left as it is
+    assert env['OMP_NUM_THREADS'] == '8'
+    assert env['PYTHONPATH'].split(os.pathsep)[0] == REPO
