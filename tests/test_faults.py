@@ -229,7 +229,6 @@ def test_resume_is_exact(runs):
     """2 epochs == 1 epoch, kills, --resume: same losses, same weights."""
     rc, out = runs['ref']
     assert rc == 0, out[-4000:]
-    assert 'restoring the random state' in runs['resume'][1]
     ref, res = _losses(runs['ref_dir']), _losses(runs['work'])
     assert sorted(ref) == list(range(1, 13))
     assert sorted(res) == list(range(1, 13))
@@ -250,6 +249,8 @@ def test_resume_is_exact(runs):
     assert rs['ranks'][0]['torch_cpu'].dtype == torch.uint8
     assert torch.equal(rs['ranks'][0]['torch_cpu'],
                        a['random_states']['ranks'][0]['torch_cpu'])
+    assert 'restoring the random state of rank 0 (epoch 1, iter 6)' in \
+        runs['resume'][1]
 
 
 def test_resume_without_restoring_differs(runs, tiny):
@@ -340,7 +341,7 @@ def test_damaged_checkpoints_raise_naming_file(runs, tmp_path, safe_loader):
 
 
 def test_damaged_checkpoint_given_to_tools(runs, tmp_path, safe_loader,
-                                          monkeypatch):
+                                           monkeypatch):
     """tools/test.py and tools/train.py --resume PATH refuse a damaged file
     before building anything, naming it and the problem."""
     paths = _damaged_copies(osp.join(runs['ref_dir'], 'epoch_1.pth'),
@@ -393,6 +394,56 @@ def test_random_state_roundtrip_weights_only(tmp_path):
     assert first[3] == again[3] and first[4] == again[4]
     with pytest.raises(ValueError, match='capture_random_state'):
         restore_random_state({'torch_cpu': state['torch_cpu']})
+
+
+class _RandomDataset(torch.utils.data.Dataset):
+    """Items drawn by the pipeline from the worker's global generators."""
+
+    def __init__(self):
+        self.pipeline = lambda i: (i, np.random.rand(), random.random(),
+                                   float(torch.rand(())))
+
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, i):
+        return self.pipeline(i)
+
+
+def test_workers_reseeded_per_epoch():
+    """Persistent workers continue their streams across epochs; with the
+    wrapped pipeline, epoch e draws the same in a restarted loader (as after
+    --resume) as in one that ran since epoch 0, and epochs differ."""
+    from mmmiamix.engine.rng_state import EpochSeededPipeline, wrap_pipelines
+
+    def loader(ds):
+        return torch.utils.data.DataLoader(
+            ds, batch_size=2, num_workers=2, persistent_workers=True,
+            collate_fn=lambda b: b)
+
+    def epoch_items(dl):
+        return sorted(x for batch in dl for x in batch)
+
+    epoch = torch.zeros(1, dtype=torch.int64).share_memory_()
+    ds = _RandomDataset()
+    assert wrap_pipelines(ds, seed=5, rank=0, epoch=epoch) == 1
+    assert isinstance(ds.pipeline, EpochSeededPipeline)
+    dl = loader(ds)
+    runs = []
+    for e in range(3):
+        epoch.fill_(e)
+        runs.append(epoch_items(dl))
+    assert runs[0] != runs[1] != runs[2]
+    fresh = _RandomDataset()
+    wrap_pipelines(fresh, seed=5, rank=0, epoch=epoch)
+    epoch.fill_(2)
+    assert epoch_items(loader(fresh)) == runs[2]
+    # without the wrapper a restarted loader repeats its first epoch
+    plain = loader(_RandomDataset())
+    torch.manual_seed(0)
+    first = [epoch_items(plain) for _ in range(2)]
+    torch.manual_seed(0)
+    assert epoch_items(loader(_RandomDataset())) == first[0] != first[1]
 
 
 # --------------------------------------------------------- a killed rank

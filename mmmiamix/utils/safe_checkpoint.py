@@ -11,11 +11,11 @@ This module provides
 
 * :class:`AtomicLocalBackend` (mmengine file backend ``'mmmiamix_atomic'``):
   ``put`` writes to a hidden temporary file in the same directory
-  (``.<name>.tmp-<pid>-<random>``), ``fsync``\\ s it and ``os.replace``\\ s it
-  onto the final name, then writes the SHA-256 of the bytes next to it as
-  ``<name>.sha256`` (``sha256sum`` format: ``sha256sum -c`` checks it) the
-  same way. A file under the final name is therefore always complete. ``remove`` also
-  removes the digest file.
+  (``.<name>.tmp-<pid>-<random>``), fsyncs it and renames it onto the
+  final name (``os.replace``), then writes the SHA-256 of the bytes next to
+  it as ``<name>.sha256`` (``sha256sum`` format: ``sha256sum -c`` checks
+  it) the same way. A file under the final name is therefore always
+  complete. ``remove`` also removes the digest file.
 * :func:`check_checkpoint`: what is wrong with a file, or ``None``: empty;
   not a complete zip archive (truncated); SHA-256 different from its
   ``.sha256`` file; without a ``.sha256`` file, a zip record whose CRC-32
