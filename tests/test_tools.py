@@ -112,6 +112,15 @@ def test_dist_train_two_cpu_processes(trained):
     assert "backend='gloo'" in out or "'backend': 'gloo'" in out
     assert 'diff_rank_seed is not True' not in out
     assert 'Epoch(train) [1][3/3]' in out  # 24 images / (2 ranks x 4)
+    # RandomStateHook gathered both ranks' states into the checkpoint
+    from mmmiamix.utils import setup_torch_load_compat
+    setup_torch_load_compat()
+    import torch
+    states = torch.load(work / 'epoch_1.pth', map_location='cpu',
+                        weights_only=True)['random_states']
+    assert states['world_size'] == 2 and len(states['ranks']) == 2
+    assert not torch.equal(states['ranks'][0]['torch_cpu'],
+                           states['ranks'][1]['torch_cpu'])
 
 
 def test_robustness_tool(trained):
@@ -141,6 +150,91 @@ def test_robustness_tool(trained):
     values = [v for c in res['accuracy'].values() for v in c.values()]
     assert res['mean'] == pytest.approx(sum(values) / 10)
     assert 'corrupted accuracy' in out and f"{res['mean']:.2f}" in out
+    assert res['complete'] is True
+    assert res['corruptions'] == ['fog', 'snow']
+    assert res['severities'] == [1, 2, 3, 4, 5]
+    # the CSV next to the JSON: one row per (corruption, severity)
+    rows = (trained['tmp'] / 'robust.csv').read_text().splitlines()
+    assert rows[0] == 'corruption,severity,top1'
+    assert len(rows) == 11
+    for line in rows[1:]:
+        c, sev, top1 = line.split(',')
+        assert float(top1) == pytest.approx(res['accuracy'][c][sev],
+                                            abs=1e-4)
+
+
+def _robustness_tool():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'test_robustness_tool', osp.join(TOOLS, 'test_robustness.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def test_robustness_tool_checks_inputs_first(trained, tmp_path,
+                                             monkeypatch):
+    """A missing corruption file (and a missing checkpoint) are reported
+    together, before the model is built or anything evaluated."""
+    from mmmiamix.utils.preflight import PreflightError
+    root = tmp_path / 'CIFAR-10-C'
+    tinydata.make_cifar_c_from_pngs(str(trained['data']), str(root),
+                                    corruptions=('fog', ))
+    tool = _robustness_tool()
+    built = []
+    monkeypatch.setattr(tool, 'build_model', lambda *a: built.append(a))
+    out = tmp_path / 'r.json'
+    with pytest.raises(PreflightError) as err:
+        tool.main([trained['cfg'], str(tmp_path / 'missing.pth'),
+                   '--dataset', 'CIFAR10C', '--data-root', str(root),
+                   '--corruptions', 'fog', 'spatter', '--out', str(out)])
+    msg = str(err.value)
+    assert f"corruption file {str(root / 'spatter.npy')!r} not found" in msg
+    assert 'missing.pth' in msg and 'does not exist' in msg
+    assert 'fog.npy' not in msg
+    assert not built and not out.exists()
+
+
+def test_robustness_tool_writes_partial_results(trained, tmp_path,
+                                                monkeypatch):
+    """Killed during the second corruption, the first one is on disk;
+    --resume then evaluates only the rest."""
+    root = tmp_path / 'CIFAR-10-C'
+    tinydata.make_cifar_c_from_pngs(str(trained['data']), str(root),
+                                    corruptions=('fog', 'snow'))
+    tool = _robustness_tool()
+    real = tool.evaluate
+    seen = []
+
+    def evaluate(model, dataset, *args):
+        seen.append(dataset.corruptions[0])
+        if dataset.corruptions[0] == 'snow':
+            raise KeyboardInterrupt  # stands for a kill
+        return real(model, dataset, *args)
+
+    monkeypatch.setattr(tool, 'evaluate', evaluate)
+    out = tmp_path / 'r.json'
+    argv = [trained['cfg'], str(trained['work'] / 'epoch_2.pth'),
+            '--dataset', 'CIFAR10C', '--data-root', str(root),
+            '--corruptions', 'fog', 'snow', '--severities', '1', '4',
+            '--num-workers', '0', '--out', str(out)]
+    with pytest.raises(KeyboardInterrupt):
+        tool.main(argv)
+    with open(out) as f:
+        part = json.load(f)
+    assert part['complete'] is False and list(part['accuracy']) == ['fog']
+    assert part['mean'] == pytest.approx(part['mean_per_corruption']['fog'])
+    assert (tmp_path / 'r.csv').read_text().splitlines()[1:] == [
+        f"fog,{s},{part['accuracy']['fog'][s]:.4f}" for s in ('1', '4')]
+
+    monkeypatch.setattr(tool, 'evaluate', real)
+    seen.clear()
+    monkeypatch.setattr(tool, 'evaluate', lambda m, d, *a: (
+        seen.append(d.corruptions[0]), real(m, d, *a))[1])
+    res = tool.main(argv + ['--resume'])
+    assert set(seen) == {'snow'}
+    assert res['complete'] is True
+    assert res['accuracy']['fog'] == part['accuracy']['fog']
 
 
 def test_shell_scripts_parse():

@@ -13,6 +13,14 @@ The metrics are also printed as one JSON line starting with ``metrics:``.
 Loads checkpoints on torch >= 2.6 (trusted checkpoints only, see
 :mod:`mmmiamix.utils.checkpoint`) and runs distributed without CUDA over
 gloo (see :mod:`mmmiamix.utils.dist`).
+
+Before building the model and the dataset it checks that CHECKPOINT exists
+and is intact (empty, truncated, or different from its ``<ckpt>.sha256``:
+an error naming the file and the problem, see
+:mod:`mmmiamix.utils.safe_checkpoint`), that the config has
+``test_dataloader``, ``test_evaluator`` and ``test_cfg``, that the test
+dataset's files exist and that the work directory and ``--out`` folder are
+writable; all problems are reported at once (exit status 2).
 """
 import argparse
 import json
@@ -31,8 +39,10 @@ from mmengine.evaluator import DumpResults  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from mmmiamix.utils import (setup_cpu_distributed,  # noqa
-                            setup_torch_load_compat, teardown_distributed)
+from mmmiamix.utils import (install_safe_loader,  # noqa: E402
+                            setup_cpu_distributed, setup_torch_load_compat,
+                            teardown_distributed)
+from mmmiamix.utils import preflight  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -115,12 +125,30 @@ def merge_args(cfg, args):
     return cfg
 
 
+def check_inputs(cfg, args):
+    """Raise :class:`~mmmiamix.utils.preflight.PreflightError` listing
+    every missing or unusable input of the evaluation."""
+    problems = preflight.check_config_keys(
+        cfg, ('model', 'test_dataloader', 'test_evaluator', 'test_cfg'))
+    problems += preflight.check_checkpoint_arg(args.checkpoint,
+                                               'checkpoint')
+    problems += preflight.check_dataset_paths(cfg, ('test_dataloader', ))
+    problems += preflight.check_writable(cfg.get('work_dir', None),
+                                         'work_dir')
+    if args.out:
+        problems += preflight.check_writable(
+            osp.dirname(osp.abspath(args.out)), '--out folder')
+    preflight.raise_if('tools/test.py', problems)
+
+
 def main(argv=None):
     args = parse_args(argv)
     setup_torch_load_compat()
+    install_safe_loader()
 
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
+    check_inputs(cfg, args)
     setup_cpu_distributed(cfg, args.launcher)
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
@@ -141,4 +169,8 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except preflight.PreflightError as e:
+        print(e, file=sys.stderr)
+        sys.exit(2)

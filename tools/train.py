@@ -25,7 +25,7 @@ On top of mmpretrain's ``tools/train.py`` this script
   needs, that the datasets' folders and files exist, that ``--resume PATH``
   / ``load_from`` / a local pretrained checkpoint exist and are intact, and
   that the work directory is writable: all problems in one error
-  (:mod:`mmmiamix.utils.preflight`).
+  (:mod:`mmmiamix.utils.preflight`), exit status 2.
 """
 import argparse
 import os
@@ -257,4 +257,8 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except preflight.PreflightError as e:
+        print(e, file=sys.stderr)
+        sys.exit(2)

@@ -111,6 +111,10 @@ custom_hooks = [
     # <work_dir>/mixed_batches/epoch_<n>.png: the first training batch of
     # epoch 1 and of every 10th epoch, as the model sees it (mixed).
     dict(type='MixedBatchVisualizationHook', interval=10, max_images=16),
+    # exact and safe --resume, as in configs/_base_/default_runtime.py
+    # (docs/faults.md)
+    dict(type='RandomStateHook'),
+    dict(type='SafeCheckpointHook'),
 ]
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -146,13 +146,13 @@ class RandomStateHook(Hook):
             raise TypeError('seed_workers must be a bool, got '
                             f'{type(seed_workers).__name__}')
         self.seed_workers = seed_workers
-        # the epoch, in shared memory for the DataLoader workers
-        self._epoch = torch.zeros(1, dtype=torch.int64).share_memory_()
+        # the epoch, in shared memory for the DataLoader workers (created
+        # when the pipeline is wrapped)
+        self._epoch: Optional[torch.Tensor] = None
         self._local: Optional[dict] = None  # this rank, end of last epoch
         self._record: Optional[dict] = None  # all ranks, for the checkpoint
         self._loaded: Optional[dict] = None  # from after_load_checkpoint
         self._pending: Optional[dict] = None  # restore at the first iter
-        self._warned_workers = False
 
     # ----------------------------------------------------------- capture
     @staticmethod
@@ -248,6 +248,8 @@ class RandomStateHook(Hook):
                 'epoch, so a resumed run may draw other augmentations.')
             return
         seed = runner.seed if isinstance(runner.seed, int) else 0
+        if self._epoch is None:
+            self._epoch = torch.zeros(1, dtype=torch.int64).share_memory_()
         wrapped = wrap_pipelines(loader.dataset, seed, get_rank(),
                                  self._epoch)
         if not wrapped:
@@ -260,7 +262,8 @@ class RandomStateHook(Hook):
                 'but restart on resume).')
 
     def before_train_epoch(self, runner) -> None:
-        self._epoch.fill_(int(runner.epoch))  # read by the workers
+        if self._epoch is not None:
+            self._epoch.fill_(int(runner.epoch))  # read by the workers
         state = self._resumed_state(runner)
         if state is not None:
             runner.logger.info(

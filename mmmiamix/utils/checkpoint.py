@@ -26,6 +26,11 @@ holding other Python objects (e.g. written by a custom hook) can be loaded by
 allow-listing its classes with :func:`torch.serialization.add_safe_globals`,
 or, as a last resort and for trusted files only, with torch's own switch
 ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` in the environment.
+
+The random states that :class:`mmmiamix.engine.RandomStateHook` adds to
+checkpoints are tensors, numbers and strings only: they need nothing here.
+Integrity (empty, truncated or altered files) is checked before loading by
+:mod:`mmmiamix.utils.safe_checkpoint`.
 """
 import builtins
 import importlib

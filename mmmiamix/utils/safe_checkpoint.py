@@ -11,11 +11,11 @@ This module provides
 
 * :class:`AtomicLocalBackend` (mmengine file backend ``'mmmiamix_atomic'``):
   ``put`` writes to a hidden temporary file in the same directory
-  (``.<name>.tmp-<pid>-<random>``), ``fsync``\\ s it and ``os.replace``\\ s it
-  onto the final name, after writing the SHA-256 of the bytes next to it as
-  ``<name>.sha256`` (``sha256sum`` format: ``sha256sum -c`` checks it). A
-  file under the final name is therefore always complete. ``remove`` also
-  removes the digest file.
+  (``.<name>.tmp-<pid>-<random>``), fsyncs it and renames it onto the
+  final name (``os.replace``), then writes the SHA-256 of the bytes next to
+  it as ``<name>.sha256`` (``sha256sum`` format: ``sha256sum -c`` checks
+  it) the same way. A file under the final name is therefore always
+  complete. ``remove`` also removes the digest file.
 * :func:`check_checkpoint`: what is wrong with a file, or ``None``: empty;
   not a complete zip archive (truncated); SHA-256 different from its
   ``.sha256`` file; without a ``.sha256`` file, a zip record whose CRC-32
@@ -104,12 +104,14 @@ def _write_replace(data: bytes, filename: str) -> None:
 def atomic_write(data: bytes, filename: str, digest: bool = True) -> str:
     """Write ``data`` to ``filename`` atomically; return its SHA-256 (hex).
 
-    With ``digest=True`` the digest goes to ``<filename>.sha256`` first (in
-    ``sha256sum`` format), then the data replaces ``filename``. A process
+    The data go to a temporary file in the same folder, which is fsynced and
+    renamed onto ``filename``; with ``digest=True`` the SHA-256 then goes to
+    ``<filename>.sha256`` (``sha256sum`` format) the same way. A process
     killed at any point leaves under ``filename`` either the previous
-    complete file or the new complete file (in the instant between the two
-    renames, the previous file with the new digest: it is then reported as
-    damaged, never loaded as intact).
+    complete file or the new complete file, never a part of one. (Killed in
+    the instant between the two renames, the new file is left with the
+    previous digest, or with none: it is then reported as damaged, or
+    checked by its zip CRC-32s, never loaded unchecked.)
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f'data must be bytes, got {type(data).__name__}')
@@ -117,10 +119,12 @@ def atomic_write(data: bytes, filename: str, digest: bool = True) -> str:
     folder = osp.dirname(osp.abspath(filename))
     os.makedirs(folder, exist_ok=True)
     hexdigest = hashlib.sha256(data).hexdigest()
+    _write_replace(data, filename)
     if digest:
         line = f'{hexdigest}  {osp.basename(filename)}\n'.encode()
         _write_replace(line, digest_path(filename))
-    _write_replace(data, filename)
+    elif osp.isfile(digest_path(filename)):
+        os.remove(digest_path(filename))  # it would not match any more
     _fsync_dir(folder)
     return hexdigest
 
