@@ -199,25 +199,25 @@ def plot_stages(details: Dict, path: str, methods: Sequence[str],
     the label weight ``λ_merged`` of the base image) and the output.
 
     Args:
-        details: the dict of ``MiAMix.explain`` (``params``, ``raw_cut``,
+        details: the dict of ``MiAMix.explain`` (``draws``, ``raw_cut``,
             ``cut``, ``keep``, ``partner_images``, ``mixed``, ``scores``,
-            ``lam_label``).
+            ``weight``).
         methods: ``aug.methods`` (names of the method indices).
         images: the base images that went into ``explain``.
     """
     plt = _plt()
-    params = details['params']
+    draws = details['draws']
     k_max = int(details['raw_cut'].shape[1])
     base = to_display(images, mean, std)
     partner = to_display(details['partner_images'], mean, std)
     mixed = to_display(details['mixed'], mean, std)
     raw, cut = to_numpy(details['raw_cut']), to_numpy(details['cut'])
     keep = to_numpy(details['keep'])
-    lam = to_numpy(params['lam'])
-    method = to_numpy(params['method']).astype(int)
-    k = to_numpy(params['k']).astype(int)
-    partner_idx = to_numpy(params['partner']).astype(int)
-    lam_label = to_numpy(details['lam_label'])
+    lam = to_numpy(draws.ratios)
+    method = to_numpy(draws.method).astype(int)
+    k = to_numpy(draws.k).astype(int)
+    partner_idx = to_numpy(draws.partner).astype(int)
+    lam_label = to_numpy(details['weight'])
     scores = to_numpy(details['scores'])
     n = min(len(base), int(max_samples))
     ncols = 2 + 2 * k_max + 2
@@ -231,7 +231,7 @@ def plot_stages(details: Dict, path: str, methods: Sequence[str],
         _show(row[1], partner[r],
               f'partner #{partner_idx[r]}' + (' (self)' if selfmix else ''))
         for j in range(k_max):
-            if j < k[r] and method[r, j] >= 0:
+            if j < k[r]:
                 name = methods[method[r, j]]
                 _show(row[2 + j], _mask2d(raw[r, j]),
                       f'{j + 1}: {name}\n\u03bb{j + 1}={lam[r, j]:.2f}',

@@ -142,8 +142,8 @@ def test_bad_inputs(name):
         aug(torch.rand(3, 16, 16), torch.eye(3))
     with pytest.raises(ValueError, match='batch size'):
         aug(torch.rand(3, 3, 16, 16), torch.eye(4))
-    with pytest.raises(ValueError, match='batch_score must be 2-D'):
-        aug(torch.rand(3, 3, 16, 16), torch.arange(3))
+    with pytest.raises(ValueError, match='num_classes'):
+        aug(torch.rand(3, 3, 16, 16), torch.arange(3))  # indices need K
     with pytest.raises(TypeError, match='float'):
         aug(torch.zeros(3, 3, 16, 16, dtype=torch.uint8), torch.eye(3))
     with pytest.raises(ValueError, match='at least 8x8'):

@@ -17,13 +17,13 @@ def test_layer_and_method_frequencies():
     torch.manual_seed(0)
     n = 20000
     p = aug.sample(n, (8, 8), 'cpu')
-    freq_k = torch.bincount(p['k'], minlength=4)[1:].float() / n
+    freq_k = torch.bincount(p.k, minlength=4)[1:].float() / n
     assert torch.allclose(freq_k, torch.tensor([0.25, 0.5, 0.25]), atol=0.015)
-    active = p['method'] >= 0
+    active = p.active
     # Exactly k active layers per sample, the first ones.
-    assert torch.equal(active.sum(1), p['k'])
-    assert torch.equal(active, torch.arange(3) < p['k'][:, None])
-    freq_m = torch.bincount(p['method'][active], minlength=5).float()
+    assert torch.equal(active.sum(1), p.k)
+    assert torch.equal(active, torch.arange(3) < p.k[:, None])
+    freq_m = torch.bincount(p.method[active], minlength=5).float()
     freq_m /= active.sum()
     assert torch.allclose(freq_m, torch.tensor([2, 1, 1, 1, 1.]) / 6,
                           atol=0.01)
@@ -34,7 +34,7 @@ def test_dirichlet_ratios():
     torch.manual_seed(1)
     aug = MiAMix(alpha=2.0, k_max=2, layer_weights=(0, 1))  # always k = 2
     p = aug.sample(20000, (8, 8), 'cpu')
-    lam = p['lam']
+    lam = p.ratios
     assert torch.allclose(lam.sum(1), torch.ones(20000), atol=1e-5)
     assert torch.allclose(lam.mean(0), torch.tensor([0.25, 0.25, 0.5]),
                           atol=0.01)
@@ -49,11 +49,11 @@ def test_orig_lambda_base_share_is_half():
     y = y.float()
     p = aug.sample(4000, (8, 8), 'cpu')
     _, scores = aug.apply(x, y, p)
-    base = p['lam'][:, -1]
+    base = p.ratios[:, -1]
     assert abs(base.mean().item() - 0.5) < 0.01
     own = (scores * y).sum(1)
-    partner = y[p['partner']]
-    own += ((scores * partner).sum(1) * (p['partner'] == torch.arange(4000)))
+    partner = y[p.partner]
+    own += ((scores * partner).sum(1) * (p.partner == torch.arange(4000)))
     same = (y.argmax(1) == partner.argmax(1))
     assert torch.allclose(own[~same], base[~same], atol=1e-5)
 
@@ -66,7 +66,7 @@ def test_mixup_single_layer_follows_beta():
                  method_weights=(1, ), p_self=0.0)
     x, y = batch(20000, (8, 8), 2)
     d = aug.explain(x, y)
-    lam = d['lam_label']
+    lam = d['weight']
     assert abs(lam.mean().item() - 0.5) < 0.01
     assert abs(lam.var().item() - 1 / (4 * (2 * alpha + 1))) < 0.003
     # Constant masks: the keep mask is lam everywhere.
@@ -77,13 +77,13 @@ def test_self_mixing_probability():
     x, y = batch(64)
     torch.manual_seed(4)
     p = MiAMix(p_self=0.0).sample(2000, (8, 8), 'cpu')
-    assert (p['partner'] != torch.arange(2000)).all()
+    assert (p.partner != torch.arange(2000)).all()
     aug = MiAMix(p_self=1.0)
     mixed, scores = aug(x, y)
     assert torch.equal(scores, y.float())
     assert not torch.allclose(mixed, x)  # mixed with a *different* view
     p = MiAMix(p_self=0.3).sample(20000, (8, 8), 'cpu')
-    assert abs((p['partner'] == torch.arange(20000)).float().mean() - 0.3) \
+    assert abs((p.partner == torch.arange(20000)).float().mean() - 0.3) \
         < 0.015
 
 
@@ -113,8 +113,7 @@ def test_smoothing_softens_edges():
     fractional = ((cut > 0.01) & (cut < 0.99)).flatten(1).any(1)
     has_edge = (raw > 0).flatten(1).any(1) & (raw < 1).flatten(1).any(1)
     assert fractional[has_edge].all()
-    assert torch.equal(d['params']['window'] >= 0,
-                       torch.ones(50, dtype=torch.bool))
+    assert torch.equal(d['draws'].smooth, torch.ones(50, 1, dtype=torch.bool))
 
 
 def test_rotation_changes_masks():
@@ -122,10 +121,10 @@ def test_rotation_changes_masks():
     aug = MiAMix(methods=('cutmix', 'gridmix', 'fmix'),
                  method_weights=(1, 1, 1), p_aug=1.0, p_smooth=0.0)
     d = aug.explain(*batch(40, (32, 32)))
-    active = d['params']['method'] >= 0
+    active = d['draws'].active
     changed = (d['cut'] != d['raw_cut']).flatten(2).any(2)
     assert changed[active].float().mean() > 0.8
-    assert d['params']['rotate'].view(40, -1)[active].all()
+    assert d['draws'].warp[active].all()
 
 
 def test_mixup_and_agmix_never_augmented():
@@ -134,8 +133,8 @@ def test_mixup_and_agmix_never_augmented():
                  p_aug=1.0, p_smooth=1.0)
     d = aug.explain(*batch(40, (32, 32)))
     assert torch.equal(d['cut'], d['raw_cut'])
-    assert not d['params']['rotate'].any()
-    assert (d['params']['window'] == -1).all()
+    assert not d['draws'].warp.any()
+    assert not d['draws'].smooth.any()
 
 
 @pytest.mark.parametrize('kwargs', [
@@ -163,7 +162,7 @@ def test_merges():
         expected = ((1 - cut).prod(1, keepdim=True) if merge == 'mul' else
                     1 - cut.sum(1, keepdim=True).clamp(max=1))
         assert torch.allclose(d['keep'], expected)
-        assert torch.allclose(d['lam_label'], d['keep'].mean((1, 2, 3)))
+        assert torch.allclose(d['weight'], d['keep'].mean((1, 2, 3)))
 
 
 @pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
@@ -195,7 +194,7 @@ def test_two_view_partners_come_from_second_view():
     views = torch.ones(b, 3, 16, 16)
     aug = MiAMix(p_self=0.5)
     p = aug.sample(b, (16, 16), 'cpu')
-    d = aug.apply(x, torch.eye(b), p, second_view=views, details=True)
+    d = aug._apply(x, torch.eye(b), p, views, details=True)
     assert torch.equal(d['partner_images'], views)
     assert torch.allclose(d['mixed'], 1 - d['keep'].expand(b, 3, 16, 16))
 
@@ -228,7 +227,7 @@ def test_generator_argument():
     (dict(alpha=0), 'alpha'),
     (dict(smooth_windows=(4, 6)), 'smooth_windows'),
     (dict(rotation_range=(45, -45)), 'rotation_range'),
-    (dict(second_view=dict(flip=2.0)), 'second_view.flip'),
+    (dict(view_cfg=dict(flip=2.0)), 'view_cfg.flip'),
     (dict(method_kwargs=dict(fmix=dict(max_soft=0.9))), 'max_soft'),
     (dict(render='fast'), 'render'),
 ])
@@ -243,21 +242,25 @@ def test_bad_second_view():
         MiAMix()(x, y, second_view=torch.rand(4, 3, 8, 8))
 
 
-def test_chunked_rendering_matches(monkeypatch):
-    """Rendering a few rows at a time (to bound temporaries) changes no
-    value, on either path."""
+def test_chunked_views_match(monkeypatch):
+    """Rendering the second views a few rows at a time changes no value."""
     import mmmiamix.core.miamix as miamix_module
     x, y = batch(10, (24, 40))
-    kwargs = dict(p_aug=0.5, p_smooth=0.5, p_self=0.5)
     results = []
-    for chunk in (miamix_module.CHUNK_PIXELS, 3 * 24 * 40):
-        monkeypatch.setattr(miamix_module, 'CHUNK_PIXELS', chunk)
-        for render in ('compact', 'dense'):
-            torch.manual_seed(12)
-            results.append(MiAMix(render=render, **kwargs)(x, y))
-    for mixed, scores in results[1:]:
-        assert torch.allclose(mixed, results[0][0], atol=1e-6)
-        assert torch.allclose(scores, results[0][1], atol=1e-6)
+    for chunks in (1, 3):
+        monkeypatch.setattr(miamix_module, 'VIEW_CHUNKS', chunks)
+        torch.manual_seed(12)
+        results.append(MiAMix(render='dense', p_self=0.7)(x, y))
+    assert torch.allclose(results[0][0], results[1][0], atol=1e-6)
+    assert torch.equal(results[0][1], results[1][1])
+
+
+def test_old_second_view_argument_is_deprecated():
+    with pytest.warns(DeprecationWarning, match='view_cfg'):
+        aug = MiAMix(second_view=dict(flip=0.0))
+    assert aug.view.flip == 0.0
+    with pytest.raises(ValueError, match='view_cfg'):
+        MiAMix(second_view=dict(), view_cfg=dict())
 
 
 def test_dense_path_has_no_host_sync_ops():

@@ -53,7 +53,7 @@ def test_reference_self_mixing_uses_second_view(render):
     aug = MiAMix(render=render, p_self=1.0)
     x, y = _batch(6, (32, 32))
     params = _check(aug, x, y, seed=1)
-    assert torch.equal(params['partner'], torch.arange(6))
+    assert torch.equal(params.partner, torch.arange(6))
 
 
 @pytest.mark.parametrize('render', ['compact', 'dense'])

@@ -17,6 +17,16 @@ CPU and on CUDA when present, the median ms per batch of:
   partner batch is materialised beforehand), and for reference the same
   with the keep mask: ``torch.lerp(x_partner, x, keep, out=out)``;
 
+and, first (alone with ``--ops-only``: seconds), the cost of a call on a
+GPU as the host sees it: for every augment above (MiAMix with defaults and
+on its sync-free path ``render='dense'``, FMix, GridMix, GMix, AGMix,
+SaliencyMix, mmpretrain ``Mixup``/``CutMix``) the aten ops one call
+dispatches (views included; each is a kernel launch on CUDA) and the host
+time of a call at 8x3x32x32 on ``--host-threads`` (default 1) thread, the
+MiAMix op counts at 8, 100, 256 x3x32x32 and 32, 128 x3x224x224, and the
+ops among them that would sync the host on CUDA
+(:mod:`mmmiamix.utils.profiling`);
+
 then the training cost of MiAMix: a ResNet-18 CIFAR step (mmpretrain
 ``ResNet_CIFAR`` depth 18 + global pooling + linear head, soft-target cross
 entropy, SGD; batch 100, 32x32; forward + backward + step) with and without
@@ -32,6 +42,7 @@ Usage::
 
     python tools/benchmark_mixing.py [--quick] [--device cpu|cuda|all]
         [--threads N] [--out results.json] [--skip-train]
+        [--ops-only] [--host-threads N]
 """
 import argparse
 import json
@@ -48,11 +59,11 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from mmmiamix.core.miamix import MiAMix  # noqa: E402
-from mmmiamix.core.mixing import (AGMix, FMix, GMix, GridMix,  # noqa: E402
-                                  SaliencyMix)
+from mmmiamix.core import (AGMix, FMix, GMix, GridMix,  # noqa: E402
+                           MiAMix, SaliencyMix)
 from mmmiamix.core.reference import (reference_apply,  # noqa: E402
                                      reference_loop)
+from mmmiamix.utils.profiling import count_ops, host_time, sync_ops  # noqa
 
 SIZES = ((100, 32, 32), (100, 64, 64), (64, 224, 224))
 SINGLE = ('mixup', 'cutmix', 'fmix', 'gridmix', 'gmix', 'agmix')
@@ -211,6 +222,134 @@ def bench_cuda_128(device, quick):
         device, warmup=10, repeats=20 if quick else 100)
 
 
+# ------------------------------------------------- ops per call, host time
+#: (B, H, W) of the MiAMix op counts (DESIGN §6: <= 300 at any batch size);
+#: the host time and every augment's op count are taken at OPS_SMALL.
+OPS_SIZES = ((8, 32, 32), (100, 32, 32), (256, 32, 32), (32, 224, 224),
+             (128, 224, 224))
+OPS_SIZES_QUICK = ((8, 32, 32), (100, 32, 32))
+OPS_SMALL = (8, 32, 32)
+OPS_TARGET = 300
+HOST_MS_TARGET = 2.0
+#: the sync-free render path of MiAMix (the target's path)
+SYNC_FREE = "MiAMix(render='dense')"
+
+
+def ops_augments():
+    """name -> augment ``fn(x, y)``: every augment the tool reports."""
+    from mmpretrain.models.utils.batch_augments import CutMix, Mixup
+
+    augs = {'MiAMix (defaults)': MiAMix(), SYNC_FREE: MiAMix(render='dense')}
+    for cls in (FMix, GridMix, GMix, AGMix, SaliencyMix):
+        augs[cls.__name__] = cls()
+    augs['mmpretrain Mixup'] = Mixup(alpha=1.0)
+    # mmpretrain's CutMix pastes into its input in place; the values do
+    # not matter here.
+    augs['mmpretrain CutMix'] = CutMix(alpha=1.0)
+    return augs
+
+
+def measure_ops(fn, x, y, draws, seed=0):
+    """Op counts of ``draws`` calls (one per seed) after one warm-up call
+    (which may do one-time work such as moving tables to the device).
+
+    Returns ``dict(min, max, counts, sync, top)``: the fewest and most ops,
+    every call's total, the syncing ops seen in any call, and the 12 most
+    frequent ops of the last call as ``(name, count)`` pairs."""
+    fn(x, y)
+    totals, syncing = [], set()
+    for i in range(draws):
+        torch.manual_seed(seed + i)
+        total, counts = count_ops(fn, x, y)
+        totals.append(total)
+        syncing.update(sync_ops(counts))
+    return dict(min=min(totals), max=max(totals), counts=totals,
+                sync=sorted(syncing), top=counts.most_common(12))
+
+
+def fmt_range(r):
+    lo, hi = r['min'], r['max']
+    return f'{lo:,}' if lo == hi else f'{lo:,} – {hi:,}'
+
+
+def bench_ops(device, quick, host_threads=1):
+    """Every augment's ops per call and host time at OPS_SMALL, and the
+    MiAMix op counts at OPS_SIZES (quick: OPS_SIZES_QUICK, fewer draws)."""
+    draws = 2 if quick else 5
+    repeats = 5 if quick else 30
+    augs = ops_augments()
+    small = {}
+    x, y = make_batch(*OPS_SMALL, device)
+    for name, aug in augs.items():
+        r = measure_ops(aug, x, y, draws)
+        torch.manual_seed(0)
+        r['host_ms'] = host_time(aug, x, y, repeats=repeats, warmup=2,
+                                 threads=host_threads)
+        small[name] = r
+    scaling = {name: {} for name in ('MiAMix (defaults)', SYNC_FREE)}
+    for b, h, w in (OPS_SIZES_QUICK if quick else OPS_SIZES):
+        x, y = make_batch(b, h, w, device)
+        for name in scaling:
+            scaling[name][f'{b}x3x{h}x{w}'] = measure_ops(
+                augs[name], x, y, 2 if quick else 3)
+    free = scaling[SYNC_FREE]
+    worst = max(r['max'] for r in free.values())
+    totals = {t for r in free.values() for t in r['counts']}
+    checks = {
+        'ops_max': worst,
+        'ops_le_300': worst <= OPS_TARGET,
+        'ops_constant': len(totals) == 1,
+        'host_ms_8x32': small[SYNC_FREE]['host_ms'],
+        'host_ms_le_2': small[SYNC_FREE]['host_ms'] <= HOST_MS_TARGET,
+        'sync_free': not any(r['sync'] for r in free.values())
+        and not small[SYNC_FREE]['sync'],
+    }
+    return dict(small=small, scaling=scaling, checks=checks,
+                host_threads=host_threads, draws=draws)
+
+
+def print_ops(res, device):
+    """The ops tables, as markdown."""
+    small, scaling, checks = res['small'], res['scaling'], res['checks']
+    b, h, w = OPS_SMALL
+    print(f'\n## {device.type}: aten ops per call and host time, '
+          f'{b}x3x{h}x{w}, {res["host_threads"]} thread(s)  '
+          f'(ops: fewest – most over {res["draws"]} draws; host: median ms)')
+    print()
+    print('| augment | ops per call | host ms | syncing ops (CUDA) |')
+    print('| --- | ---: | ---: | --- |')
+    for name, r in small.items():
+        print(f"| {name} | {fmt_range(r)} | {r['host_ms']:.2f} | "
+              f"{', '.join(r['sync']) or 'none'} |")
+    top = ', '.join(f'{op} {n}' for op, n in small[SYNC_FREE]['top'])
+    print(f'\n  most frequent ops of one {SYNC_FREE} call: {top}')
+    sizes = list(next(iter(scaling.values())))
+    print(f'\n## {device.type}: MiAMix aten ops per call by batch size')
+    print()
+    print('| MiAMix | ' + ' | '.join(s.replace('x', '×') for s in sizes)
+          + ' | syncing ops |')
+    print('| --- |' + ' ---: |' * len(sizes) + ' --- |')
+    for name, per in scaling.items():
+        sync = sorted({op for r in per.values() for op in r['sync']})
+        print(f'| {name} | ' + ' | '.join(fmt_range(r) for r in per.values())
+              + f" | {', '.join(sync) or 'none'} |")
+    print(f'\n## {device.type}: targets of the sync-free path {SYNC_FREE}'
+          ' (issue 9, DESIGN §6)')
+    print()
+    yes = {True: 'MET', False: 'MISSED'}
+    print('| target | measured | status |')
+    print('| --- | ---: | --- |')
+    print(f'| ops per call <= {OPS_TARGET} at every size above | '
+          f"{checks['ops_max']:,} (most) | {yes[checks['ops_le_300']]} |")
+    print('| same op count at every size and draw | '
+          f"{'yes' if checks['ops_constant'] else 'no'} | — |")
+    print(f'| host time at {b}x3x{h}x{w} <= {HOST_MS_TARGET} ms | '
+          f"{checks['host_ms_8x32']:.2f} ms | {yes[checks['host_ms_le_2']]} |")
+    print('| no syncing op in a call | '
+          f"{'none' if checks['sync_free'] else 'some'} | "
+          f"{yes[checks['sync_free']]} |")
+
+
 # ------------------------------------------------------------ training cost
 class CifarNet(nn.Module):
     """mmpretrain's ResNet_CIFAR (depth 18) + global pooling + linear."""
@@ -226,12 +365,17 @@ class CifarNet(nn.Module):
         return self.fc(F.adaptive_avg_pool2d(feat, 1).flatten(1))
 
 
-def bench_training(device, quick, num_classes=10):
+def bench_training(device, quick, num_classes=10, batch=100, repeats=None,
+                   warmup=None, call_repeats=None):
+    """Median ms of a ResNet-18 CIFAR training step (forward, backward, SGD)
+    on a ``batch``x3x32x32 batch, without and with MiAMix, interleaved;
+    ``repeats``/``warmup``/``call_repeats`` override the defaults (CPU 8/1,
+    CUDA 100/10; ``quick``: CPU 3, CUDA 20)."""
     torch.manual_seed(0)
     model = CifarNet(num_classes).to(device).train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9,
                           weight_decay=5e-4)
-    b = 100
+    b = batch
     g = torch.Generator().manual_seed(1)
     x = torch.randn(b, 3, 32, 32, generator=g).to(device)
     y = F.one_hot(torch.randint(0, num_classes, (b, ), generator=g),
@@ -246,9 +390,13 @@ def bench_training(device, quick, num_classes=10):
         loss.backward()
         opt.step()
 
-    warmup = 1 if device.type == 'cpu' else 10
-    repeats = (3 if quick else 8) if device.type == 'cpu' else (
-        20 if quick else 100)
+    if warmup is None:
+        warmup = 1 if device.type == 'cpu' else 10
+    if repeats is None:
+        repeats = (3 if quick else 8) if device.type == 'cpu' else (
+            20 if quick else 100)
+    if call_repeats is None:
+        call_repeats = 10 if quick else 30
     for _ in range(warmup):
         step(False)
         step(True)
@@ -261,9 +409,10 @@ def bench_training(device, quick, num_classes=10):
             (mixed if mix else vanilla).append(t)
     # The cost of the augment alone, on this batch, same session.
     aug_ms = round_robin({'aug': (lambda: aug(x, y), None)}, device, 3,
-                         10 if quick else 30)['aug']
+                         call_repeats)['aug']
     v, m = statistics.median(vanilla), statistics.median(mixed)
-    return {'vanilla_ms': v, 'miamix_ms': m, 'ratio_measured': m / v,
+    return {'batch': b, 'repeats': repeats,
+            'vanilla_ms': v, 'miamix_ms': m, 'ratio_measured': m / v,
             'miamix_call_ms': aug_ms, 'ratio_components': (v + aug_ms) / v,
             'vanilla_all': vanilla, 'miamix_all': mixed}
 
@@ -280,7 +429,8 @@ def verdict(value, op, target):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--quick', action='store_true',
-                        help='fewer repeats (a rough run in ~2-3 minutes)')
+                        help='fewer repeats (a rough run in ~2-3 minutes; '
+                        'with --ops-only a few seconds)')
     parser.add_argument('--device', default='all',
                         choices=['all', 'cpu', 'cuda'],
                         help='cpu, cuda, or all (cpu + cuda when present)')
@@ -290,6 +440,12 @@ def main():
                         help='torch.set_num_threads (default: usable CPUs)')
     parser.add_argument('--skip-train', action='store_true',
                         help='skip the ResNet-18 training-cost measurement')
+    parser.add_argument('--ops-only', action='store_true',
+                        help='only the aten ops per call and host times '
+                        '(seconds; with --quick, fewer sizes and repeats)')
+    parser.add_argument('--host-threads', type=int, default=1,
+                        help='torch.set_num_threads while timing the host '
+                        'time of a call (default 1)')
     parser.add_argument('--out', help='write every number to this JSON file')
     args = parser.parse_args()
 
@@ -318,6 +474,12 @@ def main():
     for device in devices:
         res = {'mixing_ms': {}}
         results['devices'][device.type] = res
+        t0 = time.perf_counter()
+        res['ops'] = bench_ops(device, args.quick, args.host_threads)
+        print_ops(res['ops'], device)
+        print(f'  ({time.perf_counter() - t0:.1f} s)')
+        if args.ops_only:
+            continue
         for b, h, w in SIZES:
             key = f'{b}x3x{h}x{w}'
             t0 = time.perf_counter()

@@ -1,37 +1,62 @@
-"""Turn mmengine work directories into a markdown table like Table 3.
+"""Summarize mmengine work directories by method over seeds (Tables 3 and 6).
 
 Usage::
 
-    python tools/summarize.py WORK_DIR [WORK_DIR ...] [--baseline NAME_OR_DIR]
-        [--metric accuracy/top1] [--last 10] [--out table.md]
+    python tools/summarize.py DIR [DIR ...] [--baseline NAME] [--last 10]
+        [--metric accuracy/top1] [--skip-iters 0] [--out table.md]
+        [--csv table.csv] [--runs-csv runs.csv] [--curves curves.png]
+        [--bars robustness.png] [--include-unfinished]
 
-For every work directory (the method name is the directory's name, or
-``NAME=DIR`` on the command line) it reads the JSON-lines scalar logs
-mmengine writes, ``<timestamp>/vis_data/scalars.json`` (or
-``<timestamp>/vis_data/<timestamp>.json``), merges the runs of a resumed
-training in timestamp order (a later validation of the same epoch replaces an
-earlier one) and reports
+A DIR is any of
 
-* **best top-1**: the best validation ``accuracy/top1``;
-* **median top-1 of the last N epochs** (``--last``, default 10): the median
-  over the last N validations, as the paper reports;
-* **training cost**: the mean logged training iteration ``time`` divided by
-  that of the baseline run (``--baseline``: a method name or a work
-  directory; by default the run whose name contains ``vanilla``). Lines
-  before ``--skip-iters`` in each log are left out of the mean (warm-up).
+* a training work dir (``tools/train.py --work-dir``): one run, its method
+  is the directory's name (or ``NAME=DIR``);
+* a method dir whose ``seed_*`` subfolders are runs: the runs of one method;
+* a folder of such: a tools/sweep.py work dir (the order of its
+  ``sweep.json``), or a folder of work dirs (one method each).
 
-Training lines are those with ``epoch``/``iter`` keys; validation lines are
-those with the metric key. Directories that hold only test logs are ignored.
+For every run it reads the JSON-lines scalar logs mmengine writes,
+``<timestamp>/vis_data/scalars.json`` (or ``<timestamp>/vis_data/
+<timestamp>.json``), merging the logs of a resumed training in timestamp
+order (a later validation of the same step replaces an earlier one), and
+``robustness.json`` (tools/test_robustness.py ``--out``, as tools/sweep.py
+writes it) when present. Per method, over its runs (seeds):
+
+* **final / best top-1**: the last and the best validation ``--metric``;
+* **median top-1 of the last N validations** (``--last``, default 10), the
+  paper's number;
+* **training cost**: each run's mean logged training iteration ``time``
+  (lines before ``--skip-iters`` of each log left out: warm-up) over the
+  mean of the baseline's runs (``--baseline``: a method; default the one
+  whose name contains ``vanilla``);
+* **corrupted top-1**: the mean over every corruption and severity in
+  ``robustness.json`` (recomputed from its ``accuracy`` table, so partial
+  results count what they hold), and per corruption and per severity.
+
+Each is reported as mean ± standard deviation over the runs (sample std,
+``n - 1``; a single run prints its value alone) with ``n``. Runs of
+tools/sweep.py that did not finish are left out (``--include-unfinished``
+keeps them). Markdown goes to stdout and ``--out``; ``--csv`` writes one row
+per method, ``--runs-csv`` one per run; ``--curves`` draws the validation
+curves (mean, band of ± std over seeds) and ``--bars`` clean against
+corrupted accuracy (matplotlib, Agg backend).
 """
 import argparse
+import csv
 import glob
 import json
+import math
 import os
 import os.path as osp
 import statistics
 import sys
 
+ROBUSTNESS_FILE = 'robustness.json'
+STATUS_FILE = 'sweep_status.json'
+PLAN_FILE = 'sweep.json'
 
+
+# --------------------------------------------------------------- logs
 def _read_json_lines(path):
     records = []
     with open(path) as f:
@@ -99,54 +124,398 @@ def load_run(work_dir, metric='accuracy/top1', skip_iters=0):
                                                          kv[0] or 0)))
 
 
-def summarize(runs, baseline=None, last=10):
-    """``runs``: list of (name, parsed run); return a list of row dicts."""
+def load_robustness(path):
+    """Per-corruption and per-severity means of a tools/test_robustness.py
+    JSON (``accuracy: {corruption: {severity: top1}}``), recomputed from
+    its table; None when the file is missing, unreadable or empty."""
+    try:
+        with open(path) as f:
+            res = json.load(f)
+    except (OSError, ValueError):
+        return None
+    acc = res.get('accuracy') if isinstance(res, dict) else None
+    if not isinstance(acc, dict):
+        return None
+    per_c, per_s, values = {}, {}, []
+    for c, by_sev in acc.items():
+        if not isinstance(by_sev, dict):
+            continue
+        vals = []
+        for s, v in by_sev.items():
+            try:
+                v = float(v)
+            except (TypeError, ValueError):
+                continue
+            vals.append(v)
+            per_s.setdefault(str(s), []).append(v)
+        if vals:
+            per_c[c] = sum(vals) / len(vals)
+            values.extend(vals)
+    if not values:
+        return None
+    partial = res.get('complete', True) is False or bool(
+        res.get('partial', False))
+    return dict(
+        mean=sum(values) / len(values),
+        per_corruption=per_c,
+        per_severity={s: sum(v) / len(v)
+                      for s, v in sorted(per_s.items(),
+                                         key=lambda kv: _num(kv[0]))},
+        cells=len(values),
+        partial=partial)
+
+
+def _num(text):
+    try:
+        return float(text)
+    except ValueError:
+        return math.inf
+
+
+# --------------------------------------------------------------- discovery
+def _is_run(path):
+    return bool(find_logs(path)) or osp.isfile(osp.join(path, STATUS_FILE))
+
+
+def _seed_dirs(path):
+    return [d for d in sorted(glob.glob(osp.join(path, 'seed_*')))
+            if osp.isdir(d) and _is_run(d)]
+
+
+def _seed_key(run_dir):
+    tail = osp.basename(run_dir)
+    return int(tail[5:]) if tail[5:].lstrip('-').isdigit() else tail
+
+
+def discover(item):
+    """``[(method, [run_dir, ...]), ...]`` for one command-line DIR."""
+    name = None
+    if '=' in item and not osp.isdir(item):
+        name, item = item.split('=', 1)
+    path = osp.normpath(item)
+    if not osp.isdir(path):
+        raise ValueError(f'work directory {item} does not exist')
+    own = name or osp.basename(osp.abspath(path))
+    seeds = _seed_dirs(path)
+    if seeds:
+        return [(own, seeds)]
+    if find_logs(path):
+        return [(own, [path])]
+    children = [d for d in sorted(glob.glob(osp.join(path, '*')))
+                if osp.isdir(d)]
+    plan = osp.join(path, PLAN_FILE)
+    if osp.isfile(plan):  # a sweep: its methods in the order of the plan
+        try:
+            with open(plan) as f:
+                order = [m['label'] for m in json.load(f).get('methods', [])]
+        except (OSError, ValueError, KeyError, TypeError):
+            order = []
+        rank = {label: i for i, label in enumerate(order)}
+        children.sort(key=lambda d: (rank.get(osp.basename(d), len(rank)),
+                                     osp.basename(d)))
+    found = []
+    for child in children:
+        seeds = _seed_dirs(child)
+        if seeds:
+            found.append((osp.basename(child), seeds))
+        elif find_logs(child):
+            found.append((osp.basename(child), [child]))
+    if not found:
+        raise ValueError(f'no training logs under {item}')
+    return found
+
+
+def _finished(run_dir):
+    path = osp.join(run_dir, STATUS_FILE)
+    if not osp.isfile(path):
+        return True  # a plain training dir: no way to tell, keep it
+    try:
+        with open(path) as f:
+            return json.load(f).get('status') == 'done'
+    except (OSError, ValueError):
+        return False
+
+
+# --------------------------------------------------------------- stats
+def mean_std(values):
+    """``(mean, sample std or None, n)`` of the non-None values."""
+    values = [float(v) for v in values if v is not None]
+    if not values:
+        return None, None, 0
+    mean = sum(values) / len(values)
+    std = statistics.stdev(values) if len(values) > 1 else None
+    return mean, std, len(values)
+
+
+def run_stats(run_dir, metric='accuracy/top1', skip_iters=0, last=10):
+    run = load_run(run_dir, metric, skip_iters)
+    accs = [a for _, a in run['val']]
+    times = run['times']
+    rob = load_robustness(osp.join(run_dir, ROBUSTNESS_FILE))
+    return dict(
+        run_dir=run_dir,
+        seed=_seed_key(run_dir) if osp.basename(run_dir).startswith('seed_')
+        else None,
+        curve=run['val'],
+        final=accs[-1] if accs else None,
+        best=max(accs) if accs else None,
+        median=statistics.median(accs[-last:]) if accs else None,
+        epochs=len(accs),
+        iter_time=sum(times) / len(times) if times else None,
+        robustness=rob)
+
+
+def summarize(groups, baseline=None, last=10):
+    """``groups``: ``[(method, [run stats, ...]), ...]`` (see
+    :func:`run_stats`); ``baseline``: a method name or None. Returns one
+    row dict per method; runs get their ``cost``."""
+    by_name = dict(groups)
     base_time = None
     if baseline is not None:
-        bt = baseline['times']
-        base_time = sum(bt) / len(bt) if bt else None
+        base_time = mean_std(r['iter_time'] for r in by_name[baseline])[0]
     rows = []
-    for name, run in runs:
-        accs = [a for _, a in run['val']]
-        mean_time = sum(run['times']) / len(run['times']) \
-            if run['times'] else None
-        rows.append(
-            dict(
-                name=name,
-                best=max(accs) if accs else None,
-                median=statistics.median(accs[-last:]) if accs else None,
-                epochs=len(accs),
-                iter_time=mean_time,
-                cost=(mean_time / base_time
-                      if mean_time is not None and base_time else None)))
+    for name, runs in groups:
+        for r in runs:
+            r['cost'] = (r['iter_time'] / base_time
+                         if r['iter_time'] is not None and base_time else None)
+        row = dict(name=name, n=len(runs),
+                   epochs=sorted({r['epochs'] for r in runs}))
+        for key in ('final', 'best', 'median', 'iter_time', 'cost'):
+            row[key], row[key + '_std'], row[key + '_n'] = mean_std(
+                r[key] for r in runs)
+        robs = [r['robustness'] for r in runs if r['robustness']]
+        row['corrupted'], row['corrupted_std'], row['corrupted_n'] = \
+            mean_std(x['mean'] for x in robs)
+        row['corrupted_partial'] = sum(x['partial'] for x in robs)
+        per_c, per_s = {}, {}
+        for x in robs:
+            for c, v in x['per_corruption'].items():
+                per_c.setdefault(c, []).append(v)
+            for s, v in x['per_severity'].items():
+                per_s.setdefault(s, []).append(v)
+        row['per_corruption'] = {c: mean_std(v) for c, v in per_c.items()}
+        row['per_severity'] = {s: mean_std(v) for s, v in per_s.items()}
+        row['clean_of_robust'] = mean_std(
+            r['final'] for r in runs if r['robustness'])
+        rows.append(row)
     return rows
 
 
+# --------------------------------------------------------------- output
 def _fmt(x, digits):
     return '-' if x is None else f'{x:.{digits}f}'
 
 
+def _pm(mean, std, digits):
+    if mean is None:
+        return '-'
+    if std is None:
+        return f'{mean:.{digits}f}'
+    return f'{mean:.{digits}f} ± {std:.{digits}f}'
+
+
 def to_markdown(rows, last=10):
-    lines = [
-        f'| Method | Best top-1 (%) | Median top-1, last {last} (%) | '
-        'Iter time (s) | Training cost |',
-        '| --- | ---: | ---: | ---: | ---: |',
-    ]
+    robust = any(r['corrupted_n'] for r in rows)
+    head = (f'| Method | n | Final top-1 (%) | Best top-1 (%) | Median top-1, '
+            f'last {last} (%) | Iter time (s) | Training cost |')
+    sep = '| --- | ---: | ---: | ---: | ---: | ---: | ---: |'
+    if robust:
+        head += ' Corrupted top-1 (%) |'
+        sep += ' ---: |'
+    lines = [head, sep]
     for r in rows:
-        lines.append(f"| {r['name']} | {_fmt(r['best'], 2)} | "
-                     f"{_fmt(r['median'], 2)} | {_fmt(r['iter_time'], 4)} | "
-                     f"{_fmt(r['cost'], 2)} |")
+        line = (f"| {r['name']} | {r['n']} | "
+                f"{_pm(r['final'], r['final_std'], 2)} | "
+                f"{_pm(r['best'], r['best_std'], 2)} | "
+                f"{_pm(r['median'], r['median_std'], 2)} | "
+                f"{_pm(r['iter_time'], r['iter_time_std'], 4)} | "
+                f"{_pm(r['cost'], r['cost_std'], 2)} |")
+        if robust:
+            cell = _pm(r['corrupted'], r['corrupted_std'], 2)
+            if r['corrupted_n'] and r['corrupted_n'] != r['n']:
+                cell += f" (n={r['corrupted_n']})"
+            if r['corrupted_partial']:
+                cell += ' (partial)'
+            line += f' {cell} |'
+        lines.append(line)
+    if robust:
+        lines += ['', robustness_markdown(rows)]
     return '\n'.join(lines)
 
 
+def robustness_markdown(rows):
+    """Per-corruption and per-severity means over seeds (methods as
+    columns)."""
+    rows = [r for r in rows if r['corrupted_n']]
+    corruptions = []
+    for r in rows:
+        corruptions += [c for c in r['per_corruption'] if c not in
+                        corruptions]
+    severities = sorted({s for r in rows for s in r['per_severity']},
+                        key=_num)
+    names = [r['name'] for r in rows]
+    lines = [
+        'Corrupted top-1 (%) per corruption and severity, mean over seeds',
+        '',
+        '| Corruption | ' + ' | '.join(names) + ' |',
+        '| --- |' + ' ---: |' * len(names),
+    ]
+    for c in corruptions:
+        cells = [_pm(*r['per_corruption'][c][:2], 2)
+                 if c in r['per_corruption'] else '-' for r in rows]
+        lines.append(f'| {c} | ' + ' | '.join(cells) + ' |')
+    for s in severities:
+        cells = [_pm(*r['per_severity'][s][:2], 2)
+                 if s in r['per_severity'] else '-' for r in rows]
+        lines.append(f'| severity {s} | ' + ' | '.join(cells) + ' |')
+    cells = [_pm(r['clean_of_robust'][0], r['clean_of_robust'][1], 2)
+             for r in rows]
+    lines.append('| clean (same runs) | ' + ' | '.join(cells) + ' |')
+    cells = [f"**{_pm(r['corrupted'], r['corrupted_std'], 2)}**"
+             for r in rows]
+    lines.append('| **mean** | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def _num_cell(x):
+    return '' if x is None else repr(float(x))
+
+
+def write_csv(rows, path):
+    corruptions, severities = [], []
+    for r in rows:
+        corruptions += [c for c in r['per_corruption'] if c not in
+                        corruptions]
+        severities += [s for s in r['per_severity'] if s not in severities]
+    severities.sort(key=_num)
+    head = ['method', 'n']
+    for key in ('final', 'best', 'median', 'iter_time', 'cost',
+                'corrupted'):
+        head += [f'{key}_mean', f'{key}_std', f'{key}_n']
+    head += [f'corrupted_{c}' for c in corruptions]
+    head += [f'corrupted_severity_{s}' for s in severities]
+    with open(path, 'w', newline='') as f:
+        w = csv.writer(f)
+        w.writerow(head)
+        for r in rows:
+            line = [r['name'], r['n']]
+            for key in ('final', 'best', 'median', 'iter_time', 'cost',
+                        'corrupted'):
+                line += [_num_cell(r[key]), _num_cell(r[key + '_std']),
+                         r[key + '_n']]
+            line += [_num_cell(r['per_corruption'][c][0])
+                     if c in r['per_corruption'] else '' for c in corruptions]
+            line += [_num_cell(r['per_severity'][s][0])
+                     if s in r['per_severity'] else '' for s in severities]
+            w.writerow(line)
+
+
+def write_runs_csv(groups, path):
+    with open(path, 'w', newline='') as f:
+        w = csv.writer(f)
+        w.writerow(['method', 'seed', 'run_dir', 'epochs', 'final', 'best',
+                    'median', 'iter_time', 'cost', 'corrupted'])
+        for name, runs in groups:
+            for r in runs:
+                rob = r['robustness']
+                w.writerow([
+                    name, '' if r['seed'] is None else r['seed'],
+                    r['run_dir'], r['epochs'], _num_cell(r['final']),
+                    _num_cell(r['best']), _num_cell(r['median']),
+                    _num_cell(r['iter_time']), _num_cell(r.get('cost')),
+                    _num_cell(rob['mean'] if rob else None)
+                ])
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def plot_curves(groups, path, metric='accuracy/top1'):
+    """Validation curves per method: the mean over seeds at every step,
+    with a band of ± one std (where at least two seeds have the step)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for name, runs in groups:
+        steps = sorted({s for r in runs for s, _ in r['curve']
+                        if s is not None})
+        if not steps:
+            continue
+        by_step = {s: [] for s in steps}
+        for r in runs:
+            for s, a in r['curve']:
+                if s is not None:
+                    by_step[s].append(a)
+        mean = [sum(by_step[s]) / len(by_step[s]) for s in steps]
+        std = [statistics.stdev(by_step[s]) if len(by_step[s]) > 1 else 0.0
+               for s in steps]
+        half = len(steps) // 2
+        for ax, lo in ((axes[0], 0), (axes[1], half)):
+            xs, ms, ss = steps[lo:], mean[lo:], std[lo:]
+            line, = ax.plot(xs, ms, label=f'{name} (n={len(runs)})')
+            ax.fill_between(xs, [m - s for m, s in zip(ms, ss)],
+                            [m + s for m, s in zip(ms, ss)],
+                            color=line.get_color(), alpha=0.2, linewidth=0)
+    axes[0].set_title('validation, all steps')
+    axes[1].set_title('validation, second half')
+    for ax in axes:
+        ax.set_xlabel('epoch (validation step)')
+        ax.set_ylabel(f'{metric} (%)')
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle('mean over seeds, band: ± 1 std')
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_bars(rows, path):
+    """Clean (final top-1) against corrupted top-1 per method, mean ± std
+    over seeds."""
+    plt = _pyplot()
+    names = [r['name'] for r in rows]
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(names) + 2), 4.5))
+    xs = list(range(len(names)))
+    robust = any(r['corrupted_n'] for r in rows)
+    width = 0.38 if robust else 0.6
+
+    def bars(offset, means, stds, label):
+        ax.bar([x + offset for x in xs], [m or 0 for m in means], width,
+               yerr=[s or 0 for s in stds], capsize=3, label=label)
+
+    bars(-width / 2 if robust else 0, [r['final'] for r in rows],
+         [r['final_std'] for r in rows], 'clean (final top-1)')
+    if robust:
+        bars(width / 2, [r['corrupted'] for r in rows],
+             [r['corrupted_std'] for r in rows],
+             'corrupted (mean over corruptions, severities)')
+    ax.set_xticks(xs)
+    ax.set_xticklabels(names, rotation=30, ha='right')
+    ax.set_ylabel('top-1 (%)')
+    ax.set_title('clean vs corrupted accuracy, mean ± std over seeds'
+                 if robust else 'clean accuracy (no robustness results)')
+    ax.legend(fontsize=8, loc='lower right')
+    ax.grid(axis='y', alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------- main
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description='Summarize mmengine work directories (Table 3 style)')
+        description='Summarize work directories by method over seeds '
+        '(Table 3 / Table 6 style)')
     parser.add_argument(
-        'work_dirs', nargs='+', help='work directories, or NAME=DIR')
+        'work_dirs', nargs='+',
+        help='work dirs, method dirs with seed_* runs, sweep dirs, or '
+        'NAME=DIR')
     parser.add_argument(
         '--baseline',
-        help='method name or work dir of the vanilla run (default: the run '
+        help='method of the training-cost baseline (default: the method '
         'whose name contains "vanilla")')
     parser.add_argument('--metric', default='accuracy/top1')
     parser.add_argument(
@@ -156,44 +525,78 @@ def parse_args(argv=None):
         '--skip-iters', type=int, default=0,
         help='leave the first N logged iterations of each log out of the '
         'iteration time (warm-up)')
-    parser.add_argument('--out', help='also write the table to this file')
-    return parser.parse_args(argv)
+    parser.add_argument('--include-unfinished', action='store_true',
+                        help='keep sweep runs that did not finish')
+    parser.add_argument('--out', help='also write the markdown here')
+    parser.add_argument('--csv', help='one row per method')
+    parser.add_argument('--runs-csv', help='one row per run')
+    parser.add_argument('--curves', help='PNG of the validation curves')
+    parser.add_argument('--bars', help='PNG of clean vs corrupted accuracy')
+    args = parser.parse_args(argv)
+    if args.last < 1:
+        parser.error(f'--last must be >= 1, got {args.last}')
+    return args
+
+
+def _makedirs_for(path):
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    runs = []
-    for item in args.work_dirs:
-        if '=' in item and not osp.isdir(item):
-            name, path = item.split('=', 1)
-        else:
-            path = item
-            name = osp.basename(osp.normpath(item))
-        if not osp.isdir(path):
-            sys.exit(f'error: work directory {path} does not exist')
-        runs.append((name, load_run(path, args.metric, args.skip_iters)))
+    groups, seen = [], {}
+    try:
+        for item in args.work_dirs:
+            for name, dirs in discover(item):
+                if name in seen:
+                    raise ValueError(f'method {name!r} appears twice (from '
+                                     f'{seen[name]} and {item}); name one '
+                                     'with NAME=DIR')
+                seen[name] = item
+                keep = [d for d in dirs
+                        if args.include_unfinished or _finished(d)]
+                for d in sorted(set(dirs) - set(keep)):
+                    print(f'note: {d} did not finish; left out',
+                          file=sys.stderr)
+                stats = [run_stats(d, args.metric, args.skip_iters,
+                                   args.last) for d in keep]
+                stats = [s for s in stats if s['epochs'] or s['iter_time']]
+                if stats:
+                    groups.append((name, stats))
+    except ValueError as e:
+        sys.exit(f'error: {e}')
+    if not groups:
+        sys.exit('error: no finished runs with training logs found')
 
-    baseline = None
+    names = [n for n, _ in groups]
     if args.baseline is not None:
-        by_name = dict(runs)
-        if args.baseline in by_name:
-            baseline = by_name[args.baseline]
-        elif osp.isdir(args.baseline):
-            baseline = load_run(args.baseline, args.metric, args.skip_iters)
-        else:
-            sys.exit(f'error: baseline {args.baseline} is neither a listed '
-                     'method nor a work directory')
+        if args.baseline not in names:
+            sys.exit(f'error: baseline {args.baseline!r} is not among the '
+                     f"methods: {', '.join(names)}")
+        baseline = args.baseline
     else:
-        vanilla = [r for n, r in runs if 'vanilla' in n.lower()]
+        vanilla = [n for n in names if 'vanilla' in n.lower()]
         baseline = vanilla[0] if vanilla else None
 
-    rows = summarize(runs, baseline, args.last)
+    rows = summarize(groups, baseline, args.last)
     table = to_markdown(rows, args.last)
     print(table)
     if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+        _makedirs_for(args.out)
         with open(args.out, 'w') as f:
             f.write(table + '\n')
+    if args.csv:
+        _makedirs_for(args.csv)
+        write_csv(rows, args.csv)
+    if args.runs_csv:
+        _makedirs_for(args.runs_csv)
+        write_runs_csv(groups, args.runs_csv)
+    if args.curves:
+        _makedirs_for(args.curves)
+        plot_curves(groups, args.curves, args.metric)
+    if args.bars:
+        _makedirs_for(args.bars)
+        plot_bars(rows, args.bars)
     return rows
 
 

@@ -14,7 +14,18 @@ On top of mmpretrain's ``tools/train.py`` this script
 * runs distributed on machines without CUDA: with a launcher and no GPU it
   initialises a ``gloo`` process group and wraps the model in DDP with
   ``device_ids=None`` (see :mod:`mmmiamix.utils.dist`);
-* warns when several ranks share one seed while a batch augment is used.
+* warns when several ranks share one seed while a batch augment is used;
+* adds ``RandomStateHook`` and ``SafeCheckpointHook``
+  (:mod:`mmmiamix.engine.rng_state`) to ``custom_hooks`` when the config
+  does not list them: exact resume (the random states of every rank are in
+  each epoch checkpoint), atomic checkpoints with a SHA-256, checked
+  loading, and ``--resume`` falling back to the newest intact checkpoint
+  (``docs/faults.md``);
+* checks before building anything that the config has the keys training
+  needs, that the datasets' folders and files exist, that ``--resume PATH``
+  / ``load_from`` / a local pretrained checkpoint exist and are intact, and
+  that the work directory is writable: all problems in one error
+  (:mod:`mmmiamix.utils.preflight`).
 """
 import argparse
 import os
@@ -29,8 +40,12 @@ from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from mmmiamix.utils import (check_rank_seed, setup_cpu_distributed,  # noqa
-                            setup_torch_load_compat, teardown_distributed)
+from mmmiamix.utils import (check_rank_seed, install_safe_loader,  # noqa
+                            setup_cpu_distributed, setup_torch_load_compat,
+                            teardown_distributed)
+from mmmiamix.utils import preflight  # noqa: E402
+
+RESUME_HOOKS = ('RandomStateHook', 'SafeCheckpointHook')
 
 
 def parse_args(argv=None):
@@ -146,6 +161,69 @@ def merge_args(cfg, args):
     return cfg
 
 
+def _hook_type_name(hook):
+    t = hook.get('type') if hasattr(hook, 'get') else None
+    name = t if isinstance(t, str) else getattr(t, '__name__', '')
+    return name.split('.')[-1]
+
+
+def add_resume_hooks(cfg):
+    """Append the hooks of :data:`RESUME_HOOKS` missing from
+    ``cfg.custom_hooks``; return the names added."""
+    hooks = list(cfg.get('custom_hooks', None) or [])
+    present = {_hook_type_name(h) for h in hooks}
+    scope = cfg.get('default_scope', None)
+    added = []
+    for name in RESUME_HOOKS:
+        if name not in present:
+            hooks.append(ConfigDict(
+                type=name if scope in (None, 'mmpretrain') else
+                f'mmpretrain.{name}'))
+            added.append(name)
+    cfg.custom_hooks = hooks
+    return added
+
+
+def _pretrained_checkpoints(node, where='model'):
+    """(where, path) of every ``init_cfg=dict(type='Pretrained', ...)``."""
+    if isinstance(node, dict):
+        if node.get('type') == 'Pretrained' and \
+                isinstance(node.get('checkpoint'), str):
+            yield where, node['checkpoint']
+        for k, v in node.items():
+            yield from _pretrained_checkpoints(v, f'{where}.{k}')
+    elif isinstance(node, (list, tuple)):
+        for i, v in enumerate(node):
+            yield from _pretrained_checkpoints(v, f'{where}[{i}]')
+
+
+def check_inputs(cfg):
+    """Raise :class:`~mmmiamix.utils.preflight.PreflightError` listing
+    every missing or unusable input of the training."""
+    problems = preflight.check_config_keys(
+        cfg, ('model', 'train_dataloader', 'train_cfg', 'optim_wrapper'))
+    val = [cfg.get(k, None) is not None
+           for k in ('val_dataloader', 'val_cfg', 'val_evaluator')]
+    if any(val) and not all(val):
+        problems.append(
+            'val_dataloader, val_cfg and val_evaluator must be all set or '
+            'all None (--no-validate sets them to None)')
+    problems += preflight.check_dataset_paths(
+        cfg, ('train_dataloader', 'val_dataloader'))
+    if cfg.get('resume', False) and cfg.get('load_from', None):
+        problems += preflight.check_checkpoint_arg(cfg.load_from,
+                                                   '--resume checkpoint')
+    elif cfg.get('load_from', None):
+        problems += preflight.check_checkpoint_arg(cfg.load_from,
+                                                   'load_from checkpoint')
+    for where, path in _pretrained_checkpoints(cfg.get('model', None)):
+        problems += preflight.check_checkpoint_arg(
+            path, f'{where}.checkpoint')
+    problems += preflight.check_writable(cfg.get('work_dir', None),
+                                         'work_dir')
+    preflight.raise_if('tools/train.py', problems)
+
+
 def _world_size_from_env(launcher):
     if launcher == 'none':
         return 1
@@ -164,9 +242,12 @@ def build_runner(cfg):
 def main(argv=None):
     args = parse_args(argv)
     setup_torch_load_compat()
+    install_safe_loader()
 
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
+    add_resume_hooks(cfg)
+    check_inputs(cfg)
     setup_cpu_distributed(cfg, args.launcher)
     check_rank_seed(cfg, _world_size_from_env(args.launcher))
 

@@ -20,6 +20,18 @@ default_hooks = dict(
     visualization=dict(type='VisualizationHook', enable=False),
 )
 
+# Exact and safe --resume (mmmiamix/engine/rng_state.py, docs/faults.md):
+# RandomStateHook saves every rank's torch/CUDA/numpy/Python random state in
+# each epoch checkpoint and restores it on resume; SafeCheckpointHook writes
+# checkpoints atomically with a SHA-256 (<ckpt>.sha256), checks them on load
+# and lets `--resume` (auto) fall back to the newest intact checkpoint.
+# A config that sets its own `custom_hooks` replaces this list: keep these
+# two in it (tools/train.py adds them when they are missing).
+custom_hooks = [
+    dict(type='RandomStateHook'),
+    dict(type='SafeCheckpointHook'),
+]
+
 env_cfg = dict(
     cudnn_benchmark=True,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),

@@ -50,33 +50,70 @@ def rotation_shear(angle: torch.Tensor, shear: torch.Tensor) -> torch.Tensor:
     ``S`` is a horizontal shear ``[[1, tan(shear)], [0, 1]]``.
     """
     c, s, t = torch.cos(angle), torch.sin(angle), torch.tan(shear)
-    return torch.stack([c, c * t - s, s, s * t + c], dim=-1).view(-1, 2, 2)
+    return torch.stack([c, c * t - s, s, s * t + c], dim=-1).view(
+        *angle.shape, 2, 2)
 
 
-def warp(images: torch.Tensor, affine: torch.Tensor,
+def warp_theta(affine: torch.Tensor, size: Tuple[int, int],
+               translate: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """``grid_sample``'s ``theta`` (float ``(N, 2, 3)``, normalised
+    coordinates, ``align_corners=False``) of a pixel-space ``affine`` (float
+    ``(N, 2, 2)`` on ``(x, y)`` about the centre) and a shift ``translate``
+    (float ``(N, 2)``, ``(dx, dy)`` in pixels, or None)."""
+    n = affine.shape[0]
+    h, w = size
+    # u = 2x / W - 1: scale the off-diagonal terms by the aspect (Python
+    # scalars only: a tensor literal would be a host-device copy).
+    theta = affine.reshape(n, 4) * _aspect(h, w, affine)
+    if translate is None:
+        return F.pad(theta.view(n, 2, 2), (0, 1))
+    shift = translate * _shift_scale(h, w, affine)
+    return torch.cat([theta.view(n, 2, 2), shift.view(n, 2, 1)], 2)
+
+
+_CACHE = {}
+
+
+def _cached(key, make):
+    value = _CACHE.get(key)
+    if value is None:
+        if len(_CACHE) > 64:
+            _CACHE.clear()
+        value = _CACHE[key] = make()
+    return value
+
+
+def _aspect(h, w, like):
+    return _cached(('aspect', h, w, like.device, like.dtype),
+                   lambda: torch.tensor([1, h / w, w / h, 1], dtype=like.dtype,
+                                        device=like.device))
+
+
+def _shift_scale(h, w, like):
+    return _cached(('shift', h, w, like.device, like.dtype),
+                   lambda: torch.tensor([2 / w, 2 / h], dtype=like.dtype,
+                                        device=like.device))
+
+
+def warp(images: torch.Tensor, affine: Optional[torch.Tensor],
          translate: Optional[torch.Tensor] = None,
-         padding_mode: str = 'reflection') -> torch.Tensor:
+         padding_mode: str = 'reflection',
+         theta: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Resample ``images`` at ``affine (p - c) + c + translate``.
 
     Args:
         images: float ``(N, C, H, W)``.
-        affine: float ``(N, 2, 2)`` on ``(x, y)`` in pixels about the centre.
+        affine: float ``(N, 2, 2)`` on ``(x, y)`` in pixels about the centre
+            (ignored when ``theta`` is given).
         translate: float ``(N, 2)`` shift ``(dx, dy)`` in pixels, or None.
+        theta: the precomputed :func:`warp_theta`, or None.
     Returns:
         Bilinear resample, ``(N, C, H, W)`` of the dtype of ``images``.
         Reflection padding maps a constant image to itself.
     """
     n, _, h, w = images.shape
-    # grid_sample works in normalised coordinates u = 2x/W - 1 (align_corners
-    # False): scale the pixel-space matrix accordingly.
-    # (Python scalars only: a tensor literal would be a host-device copy.)
-    a = affine.reshape(n, 4).unbind(1)
-    theta_a = torch.stack([a[0], a[1] * (h / w), a[2] * (w / h), a[3]],
-                          1).view(n, 2, 2)
-    theta_t = (affine.new_zeros(n, 2, 1) if translate is None else
-               torch.stack([translate[:, 0] * (2 / w),
-                            translate[:, 1] * (2 / h)], 1).view(n, 2, 1))
-    theta = torch.cat([theta_a, theta_t], dim=2)
+    if theta is None:
+        theta = warp_theta(affine, (h, w), translate)
     grid = F.affine_grid(theta.to(images.dtype), [n, 1, h, w],
                          align_corners=False)
     return F.grid_sample(images, grid, mode='bilinear',

@@ -4,12 +4,23 @@ A generator turns per-sample partner shares ``lam`` (float ``(N,)`` in
 [0, 1]) into a *cut mask* ``M`` (float32 ``(N, 1, H, W)`` in [0, 1]): the
 weight of the partner image at each pixel, with ``M[n].mean() ≈ lam[n]``.
 
-Each method is split, kornia style, into ``sample_<method>`` (all random
-draws, as a dict of per-sample tensors holding at least ``lam``) and
-``render_<method>`` (deterministic). ``<method>_mask(lam, size)`` does both.
-``render_*`` of cutmix, gridmix and fmix accept an ``affine`` ``(N, 2, 2)``
-(see :mod:`.geometry`) and evaluate the mask at warped coordinates: exact
-rotated and sheared shapes, no resampling blur.
+Each method is split, kornia style, into drawing its parameters and
+rendering them:
+
+- ``<method>_params(lam, u, size, ...)`` turns uniforms ``u`` (float ``(N,
+  n_uniform)``) into a dict of per-sample tensors holding at least ``lam``
+  (FMix also takes standard normals for its spectrum); ``sample_<method>(lam,
+  size, generator)`` draws those numbers and calls it;
+- ``render_<method>(params, size, affine=None)`` is deterministic. Those of
+  cutmix, gridmix and fmix accept an ``affine`` ``(N, 2, 2)`` (see
+  :mod:`.geometry`) and evaluate the mask at warped coordinates: exact
+  rotated and sheared shapes, no resampling blur.
+
+Methods of one *family* share a renderer, so a batch that mixes methods can
+render a family once over all its samples: ``boxes`` (cutmix is a grid of one
+cell filled by its hole; gridmix), ``gaussian`` (gmix is agmix with ``q = 0``),
+``noise`` (fmix) and ``constant`` (mixup). ``family_params`` of a method gives
+its draws as the family's parameter matrix.
 
 References: mixup (Zhang et al., 2018), CutMix (Yun et al., 2019), FMix
 (Harris et al., 2020), GridMix (Baek et al., 2021), GMix (Park et al.,
@@ -21,7 +32,7 @@ from typing import Callable, Dict, NamedTuple, Optional, Tuple
 import torch
 
 from .geometry import pixel_axes, sample_coords, warp
-from .sampling import Generator, uniform
+from .sampling import Generator
 
 Params = Dict[str, torch.Tensor]
 Size = Tuple[int, int]
@@ -34,9 +45,13 @@ Size = Tuple[int, int]
 FMIX_MAX_CYCLES = 8
 
 
+def _column(params: Params, key: str) -> torch.Tensor:
+    return params[key].view(-1, 1, 1, 1)
+
+
 # --------------------------------------------------------------------- mixup
-def sample_mixup(lam: torch.Tensor, size: Size,
-                 generator: Generator = None) -> Params:
+def mixup_params(lam: torch.Tensor, u: Optional[torch.Tensor], size: Size
+                 ) -> Params:
     """Mixup draws nothing beyond ``lam``."""
     return {'lam': lam.float()}
 
@@ -48,36 +63,268 @@ def render_mixup(params: Params, size: Size,
     return lam.view(-1, 1, 1, 1).expand(lam.shape[0], 1, *size)
 
 
-# -------------------------------------------------------------------- cutmix
-def sample_cutmix(lam: torch.Tensor, size: Size,
-                  generator: Generator = None) -> Params:
+# ------------------------------------------------------- cutmix and gridmix
+def centred_axes(size: Size, device) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Pixel centres relative to the image centre, cached per size and
+    device: float32 ``dy (1, 1, H, 1)`` and ``dx (1, 1, 1, W)``."""
+    key = (tuple(size), torch.device(device))
+    axes = _AXES.get(key)
+    if axes is None:
+        ys, xs = pixel_axes(size, device)
+        axes = _AXES[key] = (ys - size[0] / 2, xs - size[1] / 2)
+        if len(_AXES) > 64:
+            _AXES.clear()
+    return axes
+
+
+_AXES: Dict[tuple, Tuple[torch.Tensor, torch.Tensor]] = {}
+
+
+def render_boxes(box: torch.Tensor, size: Size,
+                 affine: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Binary mask of a grid of holes, float32 ``(N, 1, H, W)``: a pixel is
+    in the mask when, along both axes, its (warped) coordinate ``t`` lies in
+    the region, ``0 <= t - start < extent``, and in a hole of its cell,
+    ``(t - start - offset) mod cell < hole``.
+
+    Args:
+        box: float ``(N, 2, 5)``: for the y and the x axis, ``start``,
+            ``extent``, ``cell``, ``hole``, ``offset`` in pixels
+            (``offset + hole <= cell``). CutMix is one cell filled by its
+            hole.
+        affine: float ``(N, 2, 2)`` on ``(x, y)`` about the centre (see
+            :mod:`.geometry`), or None for the identity.
+    """
+    n = box.shape[0]
+    if affine is None:
+        affine = torch.eye(2, device=box.device).expand(n, 2, 2)
+    dy, dx = centred_axes(size, box.device)
+    # Rows (y, x) of the sampled coordinates: y = a10 dx + a11 dy + H / 2,
+    # x = a00 dx + a01 dy + W / 2; the centre is folded into the start.
+    a = affine.flip(1).view(n, 2, 2, 1, 1)
+    start, extent, cell, hole, offset = box.view(n, 2, 5, 1, 1).unbind(2)
+    local = torch.addcmul(a[:, :, 1] * dy - (start - _half(size, box)),
+                          a[:, :, 0], dx)
+    inside = (local >= 0) & (local < extent)
+    in_hole = torch.remainder(local - offset, cell) < hole
+    return (inside & in_hole).all(1, keepdim=True).float()
+
+
+def _half(size: Size, like: torch.Tensor) -> torch.Tensor:
+    """``(H / 2, W / 2)`` as a cached float32 ``(1, 2, 1, 1)`` tensor."""
+    key = ('half', tuple(size), like.device)
+    half = _AXES.get(key)
+    if half is None:
+        half = _AXES[key] = torch.tensor(
+            [size[0] / 2, size[1] / 2], device=like.device).view(1, 2, 1, 1)
+    return half
+
+
+def cutmix_params(lam: torch.Tensor, u: torch.Tensor, size: Size) -> Params:
     """One box per sample of ``round(lam * H * W)`` pixels (to within half a
-    row), centre uniform over the image.
+    row), centre ``u[:, :2]`` (uniforms) scaled to the image.
 
     The box has ``h = round(sqrt(lam) * H)`` rows and ``w = round(lam * H * W
     / h)`` columns, so its area before clipping is ``lam * H * W`` up to
-    ``h / 2`` pixels.
+    ``h / 2`` pixels. Returns ``lam``, ``top``, ``left``, ``h``, ``w``.
     """
     lam = lam.float()
-    n, (height, width), dev = lam.shape[0], size, lam.device
-    h = torch.round(lam.sqrt() * height).clamp(0, height)
-    w = torch.round(lam * height * width / h.clamp_min(1)).clamp(0, width)
-    w = torch.where(h > 0, w, torch.zeros_like(w))
-    cy = uniform(n, 0, height, dev, generator)
-    cx = uniform(n, 0, width, dev, generator)
-    return {'lam': lam, 'top': torch.round(cy - h / 2),
-            'left': torch.round(cx - w / 2), 'h': h, 'w': w}
+    height, width = size
+    h = torch.round(lam.sqrt() * height).clamp_(0, height)
+    w = torch.round(lam * (height * width) / h.clamp_min(1)).clamp_(0, width)
+    w = w.masked_fill_(h == 0, 0)
+    top = torch.round(u[..., 0] * height - h / 2)
+    left = torch.round(u[..., 1] * width - w / 2)
+    return {'lam': lam, 'top': top, 'left': left, 'h': h, 'w': w}
+
+
+def _cutmix_boxes(params: Params) -> torch.Tensor:
+    start = torch.stack([params['top'], params['left']], -1)
+    extent = torch.stack([params['h'], params['w']], -1)
+    return torch.stack([start, extent, extent, extent,
+                        torch.zeros_like(start)], -1)
 
 
 def render_cutmix(params: Params, size: Size,
                   affine: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Binary box mask, float32 ``(N, 1, H, W)``, clipped at the borders."""
-    ys, xs = sample_coords(size, affine, params['lam'].device)
-    top, left, h, w = (params[k].view(-1, 1, 1, 1)
-                       for k in ('top', 'left', 'h', 'w'))
-    rows = (ys >= top) & (ys < top + h)
-    cols = (xs >= left) & (xs < left + w)
-    return (rows & cols).float()
+    return render_boxes(_cutmix_boxes(params), size, affine)
+
+
+def gridmix_params(lam: torch.Tensor, u: torch.Tensor, size: Size,
+                   n_holes: Tuple[int, int] = (2, 6),
+                   hole_aspect_ratio: float = 1.0,
+                   cut_area_ratio: Tuple[float, float] = (0.5, 1.0),
+                   cut_aspect_ratio: Tuple[float, float] = (0.5, 2.0)
+                   ) -> Params:
+    """A grid of ``n x n`` holes over a region of the image, from 7 uniforms.
+
+    Per sample: ``n`` uniform in ``n_holes`` (inclusive), the region's area
+    share uniform in ``cut_area_ratio`` and its aspect (width / height)
+    uniform in ``cut_aspect_ratio``, clipped to the image, placed uniformly.
+    The region splits into ``n x n`` cells; each cell holds one hole of
+    aspect ``hole_aspect_ratio`` (1: square) sized so the holes cover ``lam``
+    of the image, at one random offset shared by all cells. Holes are
+    clipped to their cell, so the cover falls short of ``lam`` when the
+    region is too small for it.
+
+    Returns ``lam`` and ``box``, float ``(N, 2, 5)`` (see
+    :func:`render_boxes`).
+    """
+    lam = lam.float()
+    height, width = size
+    lo, hi = n_holes
+    n = torch.floor(lo + u[..., 0:1] * (hi - lo + 1)).clamp_(max=hi)
+    area = (cut_area_ratio[0] + (cut_area_ratio[1] - cut_area_ratio[0]) *
+            u[..., 1:2]) * (height * width)
+    aspect = cut_aspect_ratio[0] + (cut_aspect_ratio[1] -
+                                    cut_aspect_ratio[0]) * u[..., 2:3]
+    full = _half(size, lam).view(2) * 2
+    # region (height, width) = sqrt(area / aspect), sqrt(area * aspect)
+    region = torch.minimum((area * aspect.pow(_signs(lam))).sqrt_(), full)
+    cell = region / n
+    hole_share = (lam * (height * width) / region.prod(-1)).clamp_(0, 1)
+    hole_h = (hole_share * cell.prod(-1) / hole_aspect_ratio).sqrt_()
+    hole = torch.minimum(hole_h.unsqueeze(-1) * _hole_shape(
+        hole_aspect_ratio, lam), cell)
+    start = u[..., 3:5] * (full - region)
+    offset = u[..., 5:7] * (cell - hole)
+    box = torch.stack([start, region, cell, hole, offset], -1)
+    return {'lam': lam, 'box': box}
+
+
+def _signs(like: torch.Tensor) -> torch.Tensor:
+    return _constant(('signs', like.device), [-1.0, 1.0], like.device)
+
+
+def _hole_shape(aspect: float, like: torch.Tensor) -> torch.Tensor:
+    return _constant(('hole', aspect, like.device), [1.0, aspect],
+                     like.device)
+
+
+def _constant(key, values, device) -> torch.Tensor:
+    """A small float32 tensor made once per key (a tensor literal in every
+    call would be a host-to-device copy, which waits on CUDA)."""
+    value = _AXES.get(key)
+    if value is None:
+        value = _AXES[key] = torch.tensor(values, device=device)
+    return value
+
+
+def _gridmix_boxes(params: Params) -> torch.Tensor:
+    return params['box']
+
+
+def render_gridmix(params: Params, size: Size,
+                   affine: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Binary grid-of-holes mask, float32 ``(N, 1, H, W)``."""
+    return render_boxes(params['box'], size, affine)
+
+
+# ---------------------------------------------------------- gmix and agmix
+def gaussian_features(size: Size, device) -> torch.Tensor:
+    """``(dy^2, dx^2, dy dx, dy, dx, 1)`` of every pixel, centred
+    coordinates: float64 ``(6, H * W)`` (the expanded quadratic form
+    cancels; float64 keeps the exponent exact to float32), cached per size
+    and device."""
+    key = ('gauss', tuple(size), torch.device(device))
+    feats = _AXES.get(key)
+    if feats is None:
+        dy, dx = centred_axes(size, device)
+        dy, dx = dy.expand(1, 1, *size), dx.expand(1, 1, *size)
+        dy, dx = dy.double(), dx.double()
+        feats = torch.cat([dy * dy, dx * dx, dy * dx, dy, dx,
+                           torch.ones_like(dy)]).view(6, -1)
+        feats = _AXES[key] = feats.contiguous()
+    return feats
+
+
+def gaussian_coefficients(params: Params, size: Size) -> torch.Tensor:
+    """The blob's exponent as coefficients of :func:`gaussian_features`:
+    float32 ``(N, 7)``, the last column 1 where the mask is inverted.
+
+    ``G_s = exp(-pi sqrt(1-q^2) d^T (R S R^T)^-1 d / (s H W))`` with ``d = p -
+    c``, ``S = [[1, q], [q, 1]]`` and ``R`` a rotation by ``theta``; its
+    untruncated integral is ``s H W`` for every ``q``. The blob carries the
+    smaller share ``s = min(lam, 1 - lam)``, as in Park et al.'s reference
+    GMix: ``M = G_lam`` for ``lam <= 1/2``, ``M = 1 - G_(1 - lam)`` above
+    (DESIGN §3). Without ``q``, ``theta`` (GMix) the blob is isotropic.
+    """
+    lam = params['lam']
+    share = torch.minimum(lam, 1 - lam)
+    scale = share.clamp_min(1e-12).reciprocal_().mul_(
+        -math.pi / (size[0] * size[1]))
+    q = params.get('q')
+    if q is None:  # GMix: pyy = pxx = scale, pxy = 0
+        p = scale.unsqueeze(-1) * _constant(('iso', lam.device),
+                                            [1.0, 1.0, 0.0], lam.device)
+    else:
+        # (R S R^T)^-1 = R S^-1 R^T, S^-1 = [[1, -q], [-q, 1]] / (1 - q^2),
+        # times sqrt(1 - q^2): on (dy^2, dx^2, dy dx) the coefficients are
+        # (1 - q sin 2t, 1 + q sin 2t, -2 q cos 2t) / sqrt(1 - q^2).
+        scale = scale * torch.rsqrt(1 - q.square())
+        trig = torch.sin((2 * params['theta']).unsqueeze(-1) +
+                         _constant(('phase', lam.device), [0.0, math.pi / 2],
+                                   lam.device))
+        p = torch.addcmul(_constant(('iso', lam.device), [1.0, 1.0, 0.0],
+                                    lam.device), q.unsqueeze(-1),
+                          trig @ _constant(('rot', lam.device),
+                                           [[-1.0, 1.0, 0.0],
+                                            [0.0, 0.0, -2.0]], lam.device))
+        p = p * scale.unsqueeze(-1)
+    # d^T P d for d = p - c, expanded: linear terms -2 P c, constant c^T P c
+    # (= -lin . c / 2).
+    c = torch.stack([params['cy'], params['cx']], -1) - _half(
+        size, lam).view(2)
+    lin = torch.addcmul(p[..., 2:] * c.flip(-1), p[..., :2], c, value=2).neg_()
+    c_0 = (lin * c).sum(-1, keepdim=True).mul_(-0.5)
+    c_0 = c_0.masked_fill_((share <= 0).unsqueeze(-1), float('-inf'))
+    return torch.cat([p, lin, c_0, (lam > 0.5).unsqueeze(-1).float()], -1)
+
+
+def render_gaussian(coef: torch.Tensor, size: Size,
+                    affine: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Gaussian cut masks from :func:`gaussian_coefficients`, float32 ``(N,
+    1, H, W)`` in [0, 1]."""
+    exponent = coef[:, :6].double() @ gaussian_features(size, coef.device)
+    g = torch.exp(exponent.float())
+    return (coef[:, 6:] - g).abs_().view(-1, 1, *size)  # 1 - g if inverted
+
+
+def gmix_params(lam: torch.Tensor, u: torch.Tensor, size: Size) -> Params:
+    """A Gaussian blob centred at ``u[:, :2]`` scaled to the image."""
+    lam = lam.float()
+    return {'lam': lam, 'cy': u[..., 0] * size[0], 'cx': u[..., 1] * size[1]}
+
+
+def render_gmix(params: Params, size: Size,
+                affine: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Isotropic ``exp(-pi |p - c|^2 / (s H W))`` blob of the smaller share
+    ``s`` (inverted above 1/2, see :func:`gaussian_coefficients`); float32
+    ``(N, 1, H, W)``."""
+    return render_gaussian(gaussian_coefficients(params, size), size)
+
+
+def agmix_params(lam: torch.Tensor, u: torch.Tensor, size: Size,
+                 q_range: Tuple[float, float] = (-1.0, 1.0),
+                 angle_range: Tuple[float, float] = (-180.0, 180.0)
+                 ) -> Params:
+    """GMix's draws plus ``q ~ U(q_range)`` (kept inside (-1, 1)) and a
+    rotation ``theta ~ U(angle_range)`` (degrees; stored in radians), from 4
+    uniforms."""
+    params = gmix_params(lam, u, size)
+    q = (q_range[0] + (q_range[1] - q_range[0]) * u[..., 2]).clamp_(-0.999,
+                                                                   0.999)
+    lo, hi = math.radians(angle_range[0]), math.radians(angle_range[1])
+    params.update(q=q, theta=lo + (hi - lo) * u[..., 3])
+    return params
+
+
+def render_agmix(params: Params, size: Size,
+                 affine: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """AGMix (paper §3.1): the rotated anisotropic blob of
+    :func:`gaussian_coefficients`, float32 ``(N, 1, H, W)``."""
+    return render_gaussian(gaussian_coefficients(params, size), size)
 
 
 # ---------------------------------------------------------------------- fmix
@@ -89,39 +336,55 @@ def _fmix_band(size: Size) -> Tuple[int, int]:
                                                      cycles * w // max(h, w))
 
 
-def _fmix_rows(size: Size, device) -> torch.Tensor:
-    kh, _ = _fmix_band(size)
+def fmix_band_shape(size: Size) -> Tuple[int, int]:
+    """Shape ``(rows, cols)`` of the spectrum FMix draws at ``size``."""
+    kh, kw = _fmix_band(size)
     h = size[0]
-    low = torch.arange(kh + 1, device=device)
-    high = torch.arange(max(h - kh, kh + 1), h, device=device)
-    return torch.cat([low, high])
+    return kh + 1 + len(range(max(h - kh, kh + 1), h)), kw + 1
 
 
-def sample_fmix(lam: torch.Tensor, size: Size, generator: Generator = None,
-                decay_power: float = 3.0, max_soft: float = 0.0) -> Params:
-    """Random complex spectrum with amplitude ``1 / f**decay_power`` (f in
-    cycles per pixel, floored at one cycle per image), on the low-frequency
-    band of :data:`FMIX_MAX_CYCLES`.
+def _fmix_rows(size: Size, device) -> torch.Tensor:
+    """Rows of the spectrum in the band: long, cached per size and
+    device."""
+    key = ('fmix_rows', tuple(size), torch.device(device))
+    rows = _AXES.get(key)
+    if rows is None:
+        kh, _ = _fmix_band(size)
+        h = size[0]
+        rows = _AXES[key] = torch.tensor(
+            list(range(kh + 1)) + list(range(max(h - kh, kh + 1), h)),
+            device=device)
+    return rows
+
+
+def fmix_scale(size: Size, decay_power: float, device) -> torch.Tensor:
+    """Amplitudes ``(f / f_min)**-decay_power`` of the band, float32 ``(rows,
+    cols, 1)`` in (0, 1] (normalised: the threshold is scale-free, and any
+    ``decay_power`` stays finite)."""
+    h, w = size
+    kw = _fmix_band(size)[1]
+    fy = torch.fft.fftfreq(h, device=device)[_fmix_rows(size, device)]
+    fx = torch.fft.rfftfreq(w, device=device)[:kw + 1]
+    freq = (fy.view(-1, 1).square() + fx.view(1, -1).square()).sqrt()
+    freq = (freq * max(h, w)).clamp_min(1.0)
+    return freq.pow(-float(decay_power)).unsqueeze(-1)
+
+
+def fmix_params(lam: torch.Tensor, normal: torch.Tensor, size: Size,
+                scale: torch.Tensor, max_soft: float = 0.0) -> Params:
+    """FMix draws from standard normals ``normal`` (float ``(N, rows, cols,
+    2)``, see :func:`fmix_band_shape`) and the band's amplitudes ``scale``
+    (:func:`fmix_scale`).
 
     Returns ``lam``, ``spectrum`` (complex64 ``(N, rows, cols)``) and, when
     ``max_soft > 0``, ``soft`` (float ``(N,)``, the width of the soft edge as
     a share of the pixels).
     """
     lam = lam.float()
-    n, (h, w), dev = lam.shape[0], size, lam.device
-    rows = _fmix_rows(size, dev)
-    kw = _fmix_band(size)[1]
-    fy = torch.fft.fftfreq(h, device=dev)[rows].view(-1, 1)
-    fx = torch.fft.rfftfreq(w, device=dev)[:kw + 1].view(1, -1)
-    freq = (fy.square() + fx.square()).sqrt().clamp_min(1.0 / max(h, w))
-    scale = freq.pow(-float(decay_power))
-    re_im = torch.randn(n, rows.numel(), kw + 1, 2, device=dev,
-                        generator=generator)
-    spectrum = torch.view_as_complex(re_im * scale[..., None])
-    params = {'lam': lam, 'spectrum': spectrum}
+    params = {'lam': lam,
+              'spectrum': torch.view_as_complex(normal * scale)}
     if max_soft > 0:
-        params['soft'] = torch.minimum(torch.full_like(lam, float(max_soft)),
-                                       torch.minimum(lam, 1 - lam))
+        params['soft'] = torch.minimum(lam, 1 - lam).clamp_(max=max_soft)
     return params
 
 
@@ -139,68 +402,52 @@ def fmix_noise(params: Params, size: Size,
     return noise
 
 
-def _fmix_rank_select(flat: torch.Tensor, count: torch.Tensor,
-                      bins: int = 256) -> torch.Tensor:
-    """1 on the ``count`` largest values of each row, 0 elsewhere.
+def _fmix_rank_select(flat: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
+    """1 on the ``count`` largest values of each row, 0 elsewhere; ties at
+    the threshold broken by position (the first ones win).
 
-    A two-level histogram select, sort-free: each row's range splits into
-    ``bins`` bins, the bin holding the ``count``-th largest value splits
-    again, and the values left in that sub-bin (usually one or two) are
-    taken in index order until the row holds exactly ``count`` ones.
+    One selection for all rows, sort-free: each row is extended by
+    ``count`` entries of -inf and ``P - count`` of +inf, so the ``P``-th
+    smallest entry of every extended row is its row's threshold, the
+    ``(P - count)``-th smallest value (``torch.kthvalue`` with one ``k``).
 
     Args:
-        flat: float ``(N, P)``.
+        flat: float ``(N, P)``, finite.
         count: float ``(N, 1)``, integers in [0, P].
     Returns:
         float32 ``(N, P)``, binary, each row summing to ``count``.
     """
-    ones = flat.new_ones(1).expand_as(flat)
-
-    def level(lo, width, need, outside=None):
-        """Bin of each value (``bins`` for values ``outside``), the bin
-        holding the ``need``-th largest value and the count above it."""
-        index = (flat - lo).mul_(bins / width).floor_().clamp_(0, bins - 1)
-        index = index.long()
-        if outside is not None:
-            index.masked_fill_(outside, bins)  # an overflow bin, ignored
-        hist = flat.new_zeros(flat.shape[0], bins + 1)
-        hist.scatter_add_(1, index, ones)
-        hist = hist[:, :bins]
-        at_or_above = hist - hist.cumsum(1) + hist.sum(1, keepdim=True)
-        target = (at_or_above >= need).sum(1, keepdim=True).sub_(1).clamp_(0)
-        above = at_or_above.gather(1, target) - hist.gather(1, target)
-        return index, target, above
-
-    lo = flat.amin(1, keepdim=True)
-    width = (flat.amax(1, keepdim=True) - lo).clamp_min(1e-12)
-    idx1, bin1, above1 = level(lo, width, count)
-    in_bin = idx1 == bin1
-    need = count - above1
-    idx2, bin2, above2 = level(lo + bin1 * width / bins, width / bins, need,
-                               ~in_bin)
-    need = need - above2
-    top = (idx1 > bin1) | (idx2 > bin2) & in_bin
-    edge = idx2 == bin2  # implies in_bin: the others sit in the overflow bin
-    # Break ties in the last sub-bin by position: exactly `count` ones.
-    rank = edge.view(torch.uint8).cumsum(1, dtype=torch.int32)
-    return (top | (edge & (rank <= need))).float()
+    n, p = flat.shape
+    rank = torch.arange(p, device=flat.device, dtype=flat.dtype)
+    pad = torch.where(rank < count, float('-inf'), float('inf'))
+    threshold = torch.cat([flat, pad], 1).kthvalue(p, 1, keepdim=True).values
+    above = flat > threshold
+    tie = flat == threshold
+    need = count - above.sum(1, keepdim=True)
+    first = tie.cumsum(1, dtype=torch.int32) <= need
+    return (above | tie & first).float()
 
 
 def render_fmix(params: Params, size: Size,
                 affine: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Top ``round(lam * H * W)`` pixels of the noise set to 1, the rest 0
-    (a sort-free rank select, ties broken by position); when the draws hold ``soft`` (FMix's
-    ``max_soft > 0``) a linear ramp over ``2 * soft * H * W`` ranks around
-    the threshold instead. The mean is ``round(lam H W) / (H W)`` either way.
-    Float32 ``(N, 1, H, W)``."""
-    noise = fmix_noise(params, size, affine)
-    n, (h, w) = noise.shape[0], size
+    (an exact rank select, ties broken by position); when the draws hold
+    ``soft`` (FMix's ``max_soft > 0``) a linear ramp over ``2 * soft * H * W``
+    ranks around the threshold instead. The mean is ``round(lam H W) / (H W)``
+    either way. Float32 ``(N, 1, H, W)``."""
+    return threshold_noise(fmix_noise(params, size, affine), params)
+
+
+def threshold_noise(noise: torch.Tensor, params: Params) -> torch.Tensor:
+    """FMix's threshold of ``noise`` (float ``(N, 1, H, W)``) at the shares
+    ``params['lam']``: see :func:`render_fmix`."""
+    n, _, h, w = noise.shape
     flat = noise.view(n, h * w)
-    count = torch.round(params['lam'] * h * w).view(-1, 1)
+    count = torch.round(params['lam'] * (h * w)).view(-1, 1)
     if 'soft' not in params:
         return _fmix_rank_select(flat, count).view(n, 1, h, w)
     order = flat.argsort(dim=1, descending=True)
-    soft = torch.round(params['soft'] * h * w).view(-1, 1)
+    soft = torch.round(params['soft'] * (h * w)).view(-1, 1)
     rank = torch.arange(h * w, device=flat.device, dtype=torch.float32) + 0.5
     ramp = ((count + soft - rank) / (2 * soft).clamp_min(1)).clamp(0, 1)
     hard = (rank < count).float()
@@ -208,169 +455,92 @@ def render_fmix(params: Params, size: Size,
     return torch.zeros_like(flat).scatter_(1, order, value).view(n, 1, h, w)
 
 
-# ------------------------------------------------------------------- gridmix
-def sample_gridmix(lam: torch.Tensor, size: Size,
-                   generator: Generator = None,
-                   n_holes: Tuple[int, int] = (2, 6),
-                   hole_aspect_ratio: float = 1.0,
-                   cut_area_ratio: Tuple[float, float] = (0.5, 1.0),
-                   cut_aspect_ratio: Tuple[float, float] = (0.5, 2.0)
-                   ) -> Params:
-    """A grid of ``n x n`` holes over a region of the image.
-
-    Per sample: ``n`` uniform in ``n_holes`` (inclusive), the region's area
-    share uniform in ``cut_area_ratio`` and its aspect (width / height)
-    uniform in ``cut_aspect_ratio``, clipped to the image, placed uniformly.
-    The region splits into ``n x n`` cells; each cell holds one hole of
-    aspect ``hole_aspect_ratio`` (1: square) sized so the holes cover ``lam``
-    of the image, at one random offset shared by all cells. Holes are
-    clipped to their cell, so the cover falls short of ``lam`` when the
-    region is too small for it.
-    """
-    lam = lam.float()
-    num, (height, width), dev = lam.shape[0], size, lam.device
-    n = torch.randint(n_holes[0], n_holes[1] + 1, (num,), device=dev,
-                      generator=generator).float()
-    area = uniform(num, *cut_area_ratio, dev, generator) * height * width
-    aspect = uniform(num, *cut_aspect_ratio, dev, generator)
-    reg_h = (area / aspect).sqrt().clamp(max=height)
-    reg_w = (area * aspect).sqrt().clamp(max=width)
-    cell_h, cell_w = reg_h / n, reg_w / n
-    hole_share = (lam * height * width / (reg_h * reg_w)).clamp(0, 1)
-    hole_h = (hole_share * cell_h * cell_w / hole_aspect_ratio).sqrt()
-    hole_w = (hole_h * hole_aspect_ratio).clamp(max=cell_w)
-    hole_h = hole_h.clamp(max=cell_h)
-    u = torch.rand(num, 4, device=dev, generator=generator)
-    return {
-        'lam': lam,
-        'top': u[:, 0] * (height - reg_h), 'left': u[:, 1] * (width - reg_w),
-        'reg_h': reg_h, 'reg_w': reg_w, 'cell_h': cell_h, 'cell_w': cell_w,
-        'hole_h': hole_h, 'hole_w': hole_w,
-        'off_y': u[:, 2] * (cell_h - hole_h),
-        'off_x': u[:, 3] * (cell_w - hole_w),
-    }
-
-
-def render_gridmix(params: Params, size: Size,
-                   affine: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """Binary grid-of-holes mask, float32 ``(N, 1, H, W)``."""
-    ys, xs = sample_coords(size, affine, params['lam'].device)
-    p = {k: v.view(-1, 1, 1, 1) for k, v in params.items()}
-
-    def holes(coord, start, extent, cell, offset, hole):
-        local = coord - start
-        inside = (local >= 0) & (local < extent)
-        in_hole = torch.remainder(local, cell) - offset
-        return inside & (in_hole >= 0) & (in_hole < hole)
-
-    rows = holes(ys, p['top'], p['reg_h'], p['cell_h'], p['off_y'],
-                 p['hole_h'])
-    cols = holes(xs, p['left'], p['reg_w'], p['cell_w'], p['off_x'],
-                 p['hole_w'])
-    return (rows & cols).float()
-
-
-# ---------------------------------------------------------- gmix and agmix
-def sample_gmix(lam: torch.Tensor, size: Size,
-                generator: Generator = None) -> Params:
-    """A Gaussian blob centred uniformly over the image."""
-    lam = lam.float()
-    n, (h, w), dev = lam.shape[0], size, lam.device
-    return {'lam': lam, 'cy': uniform(n, 0, h, dev, generator),
-            'cx': uniform(n, 0, w, dev, generator)}
-
-
-def _gaussian(params: Params, size: Size, pxx: torch.Tensor,
-              pxy: torch.Tensor, pyy: torch.Tensor) -> torch.Tensor:
-    """``exp(-pi * d^T P d / (lam H W))`` with ``d = p - c`` and the
-    precision ``P = [[pxx, pxy], [pxy, pyy]]`` per sample."""
-    lam = params['lam']
-    ys, xs = pixel_axes(size, lam.device)
-    area = (lam * size[0] * size[1]).clamp_min(1e-12).view(-1, 1, 1, 1)
-    dy = ys - params['cy'].view(-1, 1, 1, 1)
-    dx = xs - params['cx'].view(-1, 1, 1, 1)
-    k = -math.pi / area
-    # One exponent, d^T P d >= 0: the 1-D terms broadcast, only the cross
-    # term is a full (H, W) product.
-    quad = pyy.view(-1, 1, 1, 1) * dy.square() + pxx.view(-1, 1, 1, 1) * \
-        dx.square()
-    if pxy is not None:
-        quad = quad + (2 * pxy.view(-1, 1, 1, 1)) * dy * dx
-    mask = torch.exp(k * quad)
-    return mask * (lam > 0).view(-1, 1, 1, 1)
-
-
-def render_gmix(params: Params, size: Size,
-                affine: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """``exp(-pi |p - c|^2 / (lam H W))``: its untruncated integral is
-    ``lam H W``; float32 ``(N, 1, H, W)``, mean below ``lam`` near borders."""
-    one = torch.ones_like(params['lam'])
-    return _gaussian(params, size, one, None, one)
-
-
-def sample_agmix(lam: torch.Tensor, size: Size, generator: Generator = None,
-                 q_range: Tuple[float, float] = (-1.0, 1.0),
-                 angle_range: Tuple[float, float] = (-180.0, 180.0)
-                 ) -> Params:
-    """GMix's draws plus ``q ~ U(q_range)`` (kept inside (-1, 1)) and a
-    rotation ``theta ~ U(angle_range)`` in degrees."""
-    params = sample_gmix(lam, size, generator)
-    n, dev = lam.shape[0], lam.device
-    q = uniform(n, *q_range, dev, generator).clamp(-0.999, 0.999)
-    theta = uniform(n, math.radians(angle_range[0]),
-                    math.radians(angle_range[1]), dev, generator)
-    params.update(q=q, theta=theta)
-    return params
-
-
-def render_agmix(params: Params, size: Size,
-                 affine: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """``exp(-pi sqrt(1-q^2) d^T (R S R^T)^-1 d / (lam H W))`` with ``S =
-    [[1, q], [q, 1]]`` and ``R`` a rotation by ``theta`` (paper §3.1).
-
-    ``(R S R^T)^-1 = R S^-1 R^T`` and ``S^-1 = [[1, -q], [-q, 1]] / (1 -
-    q^2)``; the factor ``sqrt(1 - q^2)`` keeps the untruncated integral at
-    ``lam H W`` for every ``q``. Float32 ``(N, 1, H, W)``.
-    """
-    q, theta = params['q'], params['theta']
-    c, s = torch.cos(theta), torch.sin(theta)
-    inv = 1 / torch.sqrt(1 - q.square())
-    # R [[1, -q], [-q, 1]] R^T on d = (dx, dy)
-    pxx = (1 + 2 * q * c * s) * inv
-    pyy = (1 - 2 * q * c * s) * inv
-    pxy = -q * (c.square() - s.square()) * inv
-    return _gaussian(params, size, pxx, pxy, pyy)
-
-
 # ------------------------------------------------------------------ registry
+def _uniform_sampler(params_fn, n_uniform):
+    def sample(lam: torch.Tensor, size: Size, generator: Generator = None,
+               **kwargs) -> Params:
+        u = torch.rand(lam.shape[0], n_uniform, device=lam.device,
+                       generator=generator)
+        return params_fn(lam, u, tuple(size), **kwargs)
+
+    sample.__doc__ = (f'Draw ``{params_fn.__name__}``\'s {n_uniform} '
+                      'uniforms per sample and return its parameters.')
+    return sample
+
+
+sample_mixup = _uniform_sampler(mixup_params, 0)
+sample_cutmix = _uniform_sampler(cutmix_params, 2)
+sample_gridmix = _uniform_sampler(gridmix_params, 7)
+sample_gmix = _uniform_sampler(gmix_params, 2)
+sample_agmix = _uniform_sampler(agmix_params, 4)
+
+
+def sample_fmix(lam: torch.Tensor, size: Size, generator: Generator = None,
+                decay_power: float = 3.0, max_soft: float = 0.0) -> Params:
+    """Random complex spectrum with amplitude ``1 / f**decay_power`` (f in
+    cycles per image, floored at 1), on the band of :data:`FMIX_MAX_CYCLES`:
+    see :func:`fmix_params`."""
+    size = tuple(size)
+    normal = torch.randn(lam.shape[0], *fmix_band_shape(size), 2,
+                         device=lam.device, generator=generator)
+    return fmix_params(lam, normal, size,
+                       fmix_scale(size, decay_power, lam.device), max_soft)
+
+
 class MaskMethod(NamedTuple):
     """A mixing method: how to draw its parameters and render its mask."""
     sample: Callable[..., Params]
     render: Callable[..., torch.Tensor]
     #: whether MiAMix may rotate, shear and smooth its masks (paper §3.2.3)
     augmentable: bool
+    #: ``'constant'``, ``'boxes'``, ``'gaussian'`` or ``'noise'``
+    family: str
+    #: the draws as the family's parameter matrix (boxes, gaussian) or None
+    family_params: Optional[Callable[[Params], torch.Tensor]]
+    #: ``params(lam, u, size, **kwargs)`` from ``n_uniform`` uniforms
+    params: Optional[Callable[..., Params]]
+    n_uniform: int
 
 
 MASK_METHODS: Dict[str, MaskMethod] = {
-    'mixup': MaskMethod(sample_mixup, render_mixup, False),
-    'cutmix': MaskMethod(sample_cutmix, render_cutmix, True),
-    'fmix': MaskMethod(sample_fmix, render_fmix, True),
-    'gridmix': MaskMethod(sample_gridmix, render_gridmix, True),
-    'gmix': MaskMethod(sample_gmix, render_gmix, False),
-    'agmix': MaskMethod(sample_agmix, render_agmix, False),
+    'mixup': MaskMethod(sample_mixup, render_mixup, False, 'constant', None,
+                        mixup_params, 0),
+    'cutmix': MaskMethod(sample_cutmix, render_cutmix, True, 'boxes',
+                         _cutmix_boxes, cutmix_params, 2),
+    'fmix': MaskMethod(sample_fmix, render_fmix, True, 'noise', None, None,
+                       0),
+    'gridmix': MaskMethod(sample_gridmix, render_gridmix, True, 'boxes',
+                          _gridmix_boxes, gridmix_params, 7),
+    'gmix': MaskMethod(sample_gmix, render_gmix, False, 'gaussian',
+                       None, gmix_params, 2),
+    'agmix': MaskMethod(sample_agmix, render_agmix, False, 'gaussian',
+                        None, agmix_params, 4),
 }
 
 
 def make_mask(method: str, lam: torch.Tensor, size: Size,
               generator: Generator = None, **kwargs) -> torch.Tensor:
     """Cut masks of ``method`` for shares ``lam`` (float ``(N,)`` in [0, 1]):
-    float32 ``(N, 1, H, W)`` on the device of ``lam``."""
+    float32 ``(N, 1, H, W)`` on the device of ``lam``.
+
+    Checks its arguments, ``lam``'s values included (a host sync on CUDA:
+    the training path calls the ``sample_*`` / ``render_*`` pairs directly).
+    """
+    from .checks import check_method_kwargs, check_size
     if method not in MASK_METHODS:
         raise ValueError(f'method must be one of {tuple(MASK_METHODS)}, '
                          f'got {method!r}')
+    if not isinstance(lam, torch.Tensor) or lam.dim() != 1 \
+            or not lam.is_floating_point():
+        raise TypeError('lam must be a 1-D float tensor of shares in [0, 1], '
+                        f'got {lam!r:.80}')
+    if bool(((lam < 0) | (lam > 1) | lam.isnan()).any()):
+        raise ValueError('lam must hold shares in [0, 1], got values in '
+                         f'[{lam.min().item()}, {lam.max().item()}]')
+    size = check_size('size', size)
+    kwargs = check_method_kwargs(method, kwargs)
     spec = MASK_METHODS[method]
-    return spec.render(spec.sample(lam, tuple(size), generator, **kwargs),
-                       tuple(size))
+    return spec.render(spec.sample(lam, size, generator, **kwargs), size)
 
 
 def mixup_mask(lam, size, generator=None):
@@ -395,11 +565,12 @@ def gridmix_mask(lam, size, generator=None, **kwargs):
 
 
 def gmix_mask(lam, size, generator=None):
-    """GMix cut mask: an isotropic Gaussian blob; ``(N, 1, H, W)``."""
+    """GMix cut mask: an isotropic Gaussian blob of the smaller share;
+    ``(N, 1, H, W)``."""
     return make_mask('gmix', lam, size, generator)
 
 
 def agmix_mask(lam, size, generator=None, **kwargs):
-    """AGMix cut mask: a rotated anisotropic Gaussian blob; ``(N, 1, H,
-    W)``."""
+    """AGMix cut mask: a rotated anisotropic Gaussian blob of the smaller
+    share; ``(N, 1, H, W)``."""
     return make_mask('agmix', lam, size, generator, **kwargs)

@@ -6,48 +6,128 @@ Four stages, each per sample and batched over the whole batch:
    through a second view (§3.2.1);
 2. sampling: ``k`` layers, ratios ``Dir(alpha, ..., alpha, k alpha)`` and a
    method per layer weighted by ``method_weights`` (§3.2.2);
-3. masks: one cut mask per layer; cutmix, fmix and gridmix masks are rotated
-   and sheared with ``p_aug`` and smoothed with ``p_smooth`` (§3.2.3);
+3. masks: one cut mask per layer; cutmix, fmix and gridmix masks are warped
+   (rotated and sheared) with ``p_aug`` and smoothed with ``p_smooth``
+   (§3.2.3);
 4. output: the masks merge into a keep mask (``mul`` or ``sum``), images
    mix as ``keep x + (1 - keep) x_partner`` and labels with the mean of
    ``keep`` (``merged``) or the sampled base share (``orig``) (§3.2.4).
 
-All random draws happen first, in :meth:`MiAMix.sample` (kornia style);
-:meth:`MiAMix.apply` is deterministic. A batch of ``B`` samples has ``B *
-k_max`` mask *slots*; slots beyond a sample's ``k`` are inactive (an empty
-cut mask).
+All random draws happen first, in :meth:`MiAMix.sample`, as a
+:class:`MiAMixDraws` (kornia style): a few large draws, whatever the batch
+size. :meth:`MiAMix.apply` is deterministic. A batch of ``B`` samples has
+``S = B * k_max`` mask *slots* (slot ``i * k_max + j`` is layer ``j`` of
+sample ``i``); a slot beyond its sample's ``k`` asks for a share of 0, so
+every method renders it empty.
+
+Rendering (``render``): ``'dense'`` renders each mask *family* (boxes for
+cutmix and gridmix, a Gaussian for gmix and agmix, noise for fmix) once over
+the slots of a layer and selects per slot, then smooths every slot with its
+own window in one pass: no host-device sync, and an op count that depends on
+``k_max`` only. ``'compact'`` gathers each method's slots first (``nonzero``,
+a sync on CUDA) and computes only those: less arithmetic, so faster on CPU.
+Both give the same values draw for draw; ``'auto'`` is compact on CPU and
+dense elsewhere.
 """
+import warnings
+from dataclasses import dataclass, fields
 from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 
-from .checks import (check_batch, check_choice, check_positive, check_prob,
-                     check_range, check_weights)
-from .mask_augment import (box_filter, check_windows, default_smooth_windows,
-                           sample_rotation_shear)
-from .masks import MASK_METHODS
-from .mixing import (apply_by_group, blend, check_method_kwargs,
-                     gather_partners, mix_scores, take)
-from .sampling import (Generator, sample_categorical, sample_layer_ratios,
-                       sample_partners)
+from .blend import blend_images, gather_partners, mix_scores, needs_grad
+from .checks import (check_alpha, check_choice,
+                     check_method_kwargs, check_prob, check_range,
+                     check_weights)
+from .front import MixAugment
+from .mask_augment import (check_windows, default_smooth_windows,
+                           sample_rotation_shear_from_uniform, smooth_masks,
+                           smoothing_kernels)
+from .geometry import warp, warp_theta
+from .masks import (MASK_METHODS, Params, fmix_band_shape, fmix_noise,
+                    fmix_params, fmix_scale, gaussian_coefficients,
+                    render_boxes, render_gaussian, threshold_noise)
+from .sampling import (Generator, categorical_from_uniform,
+                       partners_from_uniform, sample_layer_ratios)
 from .second_view import ViewConfig
 
 DEFAULT_METHODS = ('mixup', 'cutmix', 'fmix', 'gridmix', 'agmix')
 
-#: Masks and views are rendered at most this many pixels at a time, which
-#: bounds the temporaries of one step (FMix's noise, sampling grid and bin
-#: indices; the full coordinate maps of rotated masks) to a few such maps.
-CHUNK_PIXELS = 1 << 22
+#: Uniforms per slot before the methods' own: method, warp, smooth, window,
+#: rotation, shear.
+_SLOT_UNIFORMS = 6
+#: The one-view path renders second views in this many batch chunks (its
+#: temporaries, a sampling grid and a view, are alive before the masks).
+VIEW_CHUNKS = 1
 
 
-class MiAMix:
+@dataclass
+class MiAMixDraws:
+    """Every random draw of one MiAMix call, tensors on one device.
+
+    ``B`` samples, ``S = B * k_max`` slots (slot ``i * k_max + j`` is layer
+    ``j`` of sample ``i``).
+
+    Attributes:
+        partner: long ``(B,)``, each sample's partner (itself with
+            ``p_self``).
+        k: long ``(B,)``, number of layers, in [1, k_max].
+        ratios: float32 ``(B, k_max + 1)``, the Dirichlet draw: columns
+            ``0..k-1`` the partner shares asked of the layers' masks (0 for
+            layers beyond ``k``), the last column the base share
+            ``lambda_{k+1}``.
+        active: bool ``(B, k_max)``, layer ``j < k``.
+        method: long ``(B, k_max)``, index into ``MiAMix.methods`` (drawn
+            for every slot; only active ones matter).
+        warp: bool ``(S,)``, the slot's mask is rotated and sheared.
+        affine: float32 ``(S, 2, 2)``, that rotation and shear (where
+            ``warp``; the identity elsewhere).
+        smooth: bool ``(S,)``, the slot's mask is smoothed.
+        window: long ``(S,)``, index into ``MiAMix.windows(size)`` (where
+            ``smooth``).
+        masks: per method name, every slot's mask parameters (see
+            :mod:`.masks`).
+        view: the one-view path's second-view draws, per sample (see
+            :class:`~.second_view.ViewConfig`).
+    """
+    partner: torch.Tensor
+    k: torch.Tensor
+    ratios: torch.Tensor
+    active: torch.Tensor
+    method: torch.Tensor
+    warp: torch.Tensor
+    affine: torch.Tensor
+    smooth: torch.Tensor
+    window: torch.Tensor
+    masks: Dict[str, Params]
+    view: Dict[str, torch.Tensor]
+
+    @property
+    def base_share(self) -> torch.Tensor:
+        """``lambda_{k+1}``, the share left to the base image: float32
+        ``(B,)``."""
+        return self.ratios[:, -1]
+
+    def slots(self, index: torch.Tensor) -> Dict[str, Params]:
+        """The mask parameters of the slots ``index`` (long ``(n,)``)."""
+        return {name: {key: value.index_select(0, index)
+                       for key, value in params.items()}
+                for name, params in self.masks.items()}
+
+    def to_dict(self) -> dict:
+        """The draws as a plain dict (for saving or printing)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+class MiAMix(MixAugment):
     """Multi-stage Augmented Mixup; defaults from the paper's Table 2.
 
-    Call as ``mixed, scores = aug(inputs, batch_score)`` or, on the two-view
-    path, ``aug(inputs, batch_score, second_view=views)``.
+    Call as ``mixed, scores = aug(inputs, targets)`` or, on the two-view
+    path, ``aug(inputs, targets, second_view=views)``.
 
     Args:
-        alpha (float): Dirichlet parameter of the ratios. Default 2.0.
+        alpha (float): Dirichlet parameter of the ratios, in (0, 1e6].
+            Default 2.0.
         k_max (int): most mask layers per sample. Default 2.
         layer_weights (sequence, optional): weights of ``k = 1..k_max``
             (Table 8: ``[0, 1]`` always 2 layers, ``[1, 1, 1]`` uniform over
@@ -71,15 +151,17 @@ class MiAMix:
         smooth_windows (sequence[int], optional): odd window sizes of the
             smoothing filter; default :func:`default_smooth_windows` of the
             image size (the paper's sets at 64 and 224 pixels).
-        second_view (dict, optional): :class:`ViewConfig` arguments of the
+        smooth_filter (str): ``'gaussian'`` (§4.7, default) or ``'box'``
+            (§3.2.3's average filter); see :mod:`.mask_augment`.
+        view_cfg (dict, optional): :class:`ViewConfig` arguments of the
             one-view path's second view (flip, crop-and-resize, shift).
+            Formerly ``second_view`` (still accepted, deprecated).
         method_kwargs (dict, optional): per-method arguments, e.g.
             ``dict(fmix=dict(decay_power=3.0), agmix=dict(q_range=(-.5, .5)))``.
-        render (str): ``'compact'`` computes each method only on its own
-            slots (needs ``nonzero``); ``'dense'`` computes every method on
-            every slot and selects, with no host-device sync; ``'auto'``
-            (default) is dense on CUDA and compact elsewhere. Results are the
-            same.
+        render (str): ``'dense'``, ``'compact'`` or ``'auto'`` (default):
+            see the module docstring. Results are the same.
+        num_classes, label_smoothing, prob, check_values: the front door of
+            every augment, see :class:`~.front.MixAugment`.
     """
 
     def __init__(self,
@@ -96,10 +178,17 @@ class MiAMix:
                  rotation_range: Tuple[float, float] = (-45.0, 45.0),
                  shear_range: Tuple[float, float] = (-15.0, 15.0),
                  smooth_windows: Optional[Sequence[int]] = None,
-                 second_view: Optional[dict] = None,
+                 smooth_filter: str = 'gaussian',
+                 view_cfg: Optional[dict] = None,
                  method_kwargs: Optional[Dict[str, dict]] = None,
-                 render: str = 'auto'):
-        self.alpha = check_positive('alpha', alpha)
+                 render: str = 'auto',
+                 num_classes: Optional[int] = None,
+                 label_smoothing: float = 0.0,
+                 prob: float = 1.0,
+                 check_values: bool = False,
+                 second_view: Optional[dict] = None):
+        super().__init__(num_classes, label_smoothing, prob, check_values)
+        self.alpha = check_alpha('alpha', alpha)
         if isinstance(k_max, bool) or not isinstance(k_max, int) or k_max < 1:
             raise ValueError(f'k_max must be an int >= 1, got {k_max!r}')
         self.k_max = k_max
@@ -130,7 +219,19 @@ class MiAMix:
         self.smooth_windows = (None if smooth_windows is None else
                                check_windows('smooth_windows',
                                              smooth_windows))
-        self.view = ViewConfig(**(second_view or {}))
+        self.smooth_filter = check_choice('smooth_filter', smooth_filter,
+                                          ('gaussian', 'box'))
+        if second_view is not None:
+            if view_cfg is not None:
+                raise ValueError('give view_cfg or its old name second_view, '
+                                 'not both')
+            warnings.warn('MiAMix(second_view=...) is now view_cfg=...',
+                          DeprecationWarning, stacklevel=2)
+            view_cfg = second_view
+        if view_cfg is not None and not isinstance(view_cfg, dict):
+            raise TypeError(f'view_cfg must be a dict of ViewConfig '
+                            f'arguments, got {type(view_cfg).__name__}')
+        self.view = ViewConfig(**(view_cfg or {}))
         method_kwargs = dict(method_kwargs or {})
         for name in method_kwargs:
             check_choice('method_kwargs', name, self.methods)
@@ -140,133 +241,147 @@ class MiAMix:
         }
         self.render = check_choice('render', render,
                                    ('auto', 'compact', 'dense'))
-        self._device_tables = {}
+        self._cache_tables = {}
 
-    # ------------------------------------------------------------ sampling
-    def _tables(self, device) -> Dict[str, torch.Tensor]:
-        """The sampling weights and the augmentable flags of the methods as
-        tensors on ``device``, made once per device: a tensor literal in
-        every call would be a host-to-device copy, which syncs on CUDA."""
-        device = torch.device(device)
-        cache = self._device_tables
-        if device not in cache:
-            flags = [MASK_METHODS[m].augmentable for m in self.methods]
-            cache[device] = dict(
-                layer_weights=torch.tensor(self.layer_weights, device=device),
-                method_weights=torch.tensor(self.method_weights,
-                                            device=device),
-                augmentable=torch.tensor(flags + [False], device=device))
-        return cache[device]
-
+    # ------------------------------------------------------------- tables
     def windows(self, size) -> Tuple[int, ...]:
         """Smoothing windows used at image size ``(H, W)``."""
-        return self.smooth_windows or default_smooth_windows(size)
+        return self.smooth_windows or default_smooth_windows(tuple(size))
 
+    def _tables(self, size, device) -> Dict[str, torch.Tensor]:
+        """Constant tensors of one call, made once per device, size and
+        setting (a tensor literal in every call would be a host-to-device
+        copy, which waits on CUDA): cumulative weights, per-method flags,
+        the identity warp, the smoothing kernels and FMix's amplitudes."""
+        size, device = tuple(size), torch.device(device)
+        windows = self.windows(size)
+        fmix = self.method_kwargs.get('fmix')
+        key = (device, size, self.methods, self.layer_weights,
+               self.method_weights, windows, self.smooth_filter,
+               fmix and fmix['decay_power'])
+        table = self._cache_tables.get(key)
+        if table is not None:
+            return table
+
+        def cumulative(weights):
+            w = torch.tensor(weights, dtype=torch.float64)
+            return (w.cumsum(0) / w.sum()).to(device)
+
+        specs = [MASK_METHODS[m] for m in self.methods]
+        families = ('constant', 'boxes', 'gaussian', 'noise')
+        table = dict(
+            layer_cumulative=cumulative(self.layer_weights),
+            method_cumulative=cumulative(self.method_weights),
+            augmentable=torch.tensor([s.augmentable for s in specs],
+                                     device=device),
+            family=torch.tensor([families.index(s.family) for s in specs],
+                                device=device),
+            identity=torch.eye(2, device=device).view(1, 2, 2),
+            kernels=smoothing_kernels(windows, self.smooth_filter, device),
+            layers=torch.arange(self.k_max, device=device))
+        if fmix is not None:
+            table['fmix_scale'] = fmix_scale(size, fmix['decay_power'],
+                                             device)
+        if len(self._cache_tables) > 16:
+            self._cache_tables.clear()
+        self._cache_tables[key] = table
+        return table
+
+    # ------------------------------------------------------------ sampling
     def sample(self, batch_size: int, size, device,
-               generator: Generator = None) -> Dict[str, object]:
-        """Every random draw of one call (stages 1-3), as tensors on
-        ``device``.
-
-        Returns a dict with ``partner`` (long ``(B,)``), ``k`` (long
-        ``(B,)``), ``lam`` (float ``(B, k_max + 1)``), ``method`` (long
-        ``(B, k_max)``, index into ``methods``, -1 for inactive layers),
-        ``affine`` (float ``(S, 2, 2)``) and ``rotate`` (bool ``(S,)``,
-        whether the slot's mask is rotated and sheared by ``affine``),
-        ``window`` (long ``(S,)``, index into :meth:`windows`, -1 for none),
-        ``mask_params`` (per method, each slot's parameters) and ``view``
-        (second-view draws), where ``S = B * k_max``.
-        """
+               generator: Generator = None) -> MiAMixDraws:
+        """Every random draw of one call (stages 1-3) as a
+        :class:`MiAMixDraws` on ``device``: one uniform draw per sample, two
+        per slot, the Dirichlet's Gamma draw and, with fmix, its normals."""
         size = tuple(size)
         b, k_max = batch_size, self.k_max
-        slots = b * k_max
-        partner = sample_partners(b, self.p_self, device, generator)
-        table = self._tables(device)
-        k = 1 + sample_categorical(table['layer_weights'], b, generator)
-        lam = sample_layer_ratios(k, k_max, self.alpha, generator)
-        active = torch.arange(k_max, device=device) < k[:, None]
-        method = sample_categorical(table['method_weights'], slots,
-                                    generator).view(b, k_max)
-        method = torch.where(active, method, torch.full_like(method, -1))
+        table = self._tables(size, device)
+        per_sample = torch.rand(b, 3 + self.view.n_uniform, device=device,
+                                generator=generator)
+        u_self, u_other, u_k = per_sample[:, :3].unbind(1)
+        partner = partners_from_uniform(u_self, u_other, self.p_self)
+        k = categorical_from_uniform(table['layer_cumulative'], u_k).add_(1)
+        ratios = sample_layer_ratios(k, k_max, self.alpha, generator)
+        active = table['layers'] < k[:, None]
 
-        # index -1 (an inactive layer) picks the last entry, False
-        augmentable = table['augmentable'][method.view(-1)]
-        u = torch.rand(2, slots, device=device, generator=generator)
-        rotate = augmentable & (u[0] < self.p_aug)
-        affine = sample_rotation_shear(slots, self.rotation_range,
-                                       self.shear_range, device, generator)
-        n_win = len(self.windows(size))
-        window = torch.randint(0, n_win, (slots, ), device=device,
-                               generator=generator)
-        smooth = augmentable & (u[1] < self.p_smooth)
-        window = torch.where(smooth, window, torch.full_like(window, -1))
+        u_method, u_warp, u_smooth, u_window, u_angle, u_shear = torch.rand(
+            _SLOT_UNIFORMS, b, k_max, device=device,
+            generator=generator).unbind(0)
+        method = categorical_from_uniform(table['method_cumulative'],
+                                          u_method)
+        augmentable = table['augmentable'][method] & active
+        warp_ = augmentable & (u_warp < self.p_aug)
+        smooth = augmentable & (u_smooth < self.p_smooth)
+        n_win = table['kernels'].shape[0] - 1
+        window = (u_window * n_win).long().clamp_(max=n_win - 1)
+        affine = sample_rotation_shear_from_uniform(
+            u_angle, u_shear, self.rotation_range, self.shear_range)
+        affine = torch.where(warp_[..., None, None], affine,
+                             table['identity'])
 
-        slot_lam = lam[:, :k_max].reshape(-1)
-        mask_params = {
-            name: MASK_METHODS[name].sample(slot_lam, size, generator,
-                                            **self.method_kwargs[name])
-            for name in self.methods
-        }
-        return dict(partner=partner, k=k, lam=lam, method=method,
-                    affine=affine, rotate=rotate, window=window,
-                    mask_params=mask_params,
-                    view=self.view.sample(b, device, generator))
+        share = ratios[:, :k_max]
+        n_mask = max(MASK_METHODS[m].n_uniform for m in self.methods)
+        u = torch.rand(b, k_max, n_mask, device=device,
+                       generator=generator) if n_mask else None
+        masks = {}
+        for name in self.methods:
+            kwargs = self.method_kwargs[name]
+            if name == 'fmix':
+                normal = torch.randn(b, k_max, *fmix_band_shape(size), 2,
+                                     device=device, generator=generator)
+                masks[name] = fmix_params(share, normal, size,
+                                          table['fmix_scale'],
+                                          kwargs['max_soft'])
+            else:
+                masks[name] = MASK_METHODS[name].params(share, u, size,
+                                                        **kwargs)
+        return MiAMixDraws(
+            partner=partner, k=k, ratios=ratios, active=active,
+            method=method, warp=warp_, affine=affine, smooth=smooth,
+            window=window, masks=masks,
+            view=self.view.params(per_sample[:, 3:]))
 
-    # ------------------------------------------------------------ applying
+    # ------------------------------------------------------------ rendering
     def _compact(self, device) -> bool:
         if self.render == 'auto':
-            return torch.device(device).type != 'cuda'
+            return torch.device(device).type == 'cpu'
         return self.render == 'compact'
 
-    def cut_masks(self, params: dict, size, device,
+    def cut_masks(self, draws: MiAMixDraws, size, device,
                   augment: bool = True) -> torch.Tensor:
         """Stage 3: every slot's cut mask, float32 ``(B, k_max, H, W)``;
-        ``augment=False`` gives the masks before rotation, shear and
-        smoothing."""
+        ``augment=False`` gives the masks before warping and smoothing."""
         size = tuple(size)
-        method = params['method'].view(-1)
-        compact = self._compact(device)
-        masks = torch.zeros(method.shape[0], 1, *size, device=device)
+        if self._compact(device):
+            return self._compact_cuts(draws, size, device, augment)
+        layers = self._plan(draws, size, device, augment)
+        return torch.cat([self._dense_layer(layer, size) for layer in layers],
+                         1)
 
-        def renderer(name, rotated):
-            spec, p = MASK_METHODS[name], params['mask_params'][name]
-            if rotated and not (augment and spec.augmentable):
-                return None
-
-            def fn(index):
-                affine = None
-                if rotated:
-                    affine = params['affine'] if index is None else \
-                        params['affine'].index_select(0, index)
-                return spec.render(take(p, index), size, affine)
-
-            return fn
-
-        # Group 2 m + r: method m, rotated and sheared (r = 1) or not, so
-        # unrotated masks take the cheap separable paths.
-        group = 2 * method + (params['rotate'] & augment).long()
-        rows = CHUNK_PIXELS // (size[0] * size[1])
-        if not compact:  # every method renders every slot: a quarter at a time
-            rows = min(rows, -(-method.shape[0] // 4))
-        masks = apply_by_group(
-            masks, group,
-            [renderer(m, r) for m in self.methods for r in (False, True)],
-            compact, rows)
-        if augment:
-            masks = apply_by_group(
-                masks, params['window'],
-                [self._smoother(masks, w) for w in self.windows(size)],
-                compact, rows)
-        return masks.view(-1, self.k_max, *size)
-
-    @staticmethod
-    def _smoother(masks, window):
-        return lambda index: box_filter(
-            masks if index is None else masks.index_select(0, index), window)
+    def keep_mask(self, draws: MiAMixDraws, size, device) -> torch.Tensor:
+        """Stages 3-4: the keep mask, float32 ``(B, 1, H, W)`` in [0, 1]:
+        ``prod_j (1 - M_j)`` or ``1 - clip(sum_j M_j, 0, 1)``. On the dense
+        path it is built layer by layer, so one layer's masks are alive at
+        a time."""
+        size = tuple(size)
+        if self._compact(device):
+            return self.merge(self._compact_cuts(draws, size, device, True))
+        keep = None
+        for layer in self._plan(draws, size, device, True):
+            cut = self._dense_layer(layer, size)
+            if keep is None:
+                keep = cut.neg_().add_(1) if self.mask_merge == 'mul' else cut
+            elif self.mask_merge == 'mul':
+                keep.addcmul_(keep, cut, value=-1)
+            else:
+                keep.add_(cut)
+        if self.mask_merge == 'sum':
+            keep = keep.clamp_(max=1).neg_().add_(1)
+        return keep
 
     def merge(self, cut: torch.Tensor) -> torch.Tensor:
         """Stage 4: cut masks ``(B, k_max, H, W)`` to the keep mask, float32
-        ``(B, 1, H, W)``: ``prod_j (1 - M_j)`` or ``1 - clip(sum_j M_j, 0,
-        1)``."""
+        ``(B, 1, H, W)``."""
         if self.mask_merge == 'sum':
             return cut.sum(dim=1, keepdim=True).clamp_(max=1).neg_().add_(1)
         keep = 1 - cut[:, :1]
@@ -274,7 +389,127 @@ class MiAMix:
             keep.addcmul_(keep, cut[:, j:j + 1], value=-1)
         return keep
 
-    def partner_images(self, inputs: torch.Tensor, params: dict,
+    def _plan(self, draws: MiAMixDraws, size, device,
+              augment: bool) -> list:
+        """What the dense path renders, one dict per layer: each family's
+        parameters (the family's methods merged per slot) and where it
+        applies, the warps and the smoothing kernels. Computed once per
+        call over all slots, then split into layers (one op per tensor)."""
+        table = self._tables(size, device)
+        method = draws.method
+        families = {}
+        for m, name in enumerate(self.methods):
+            families.setdefault(MASK_METHODS[name].family, []).append(m)
+        plan = {}
+        code = table['family'][method] if len(families) > 1 else None
+        for fam, members in families.items():
+            if fam == 'constant':
+                value = draws.masks[self.methods[members[0]]]['lam']
+                plan[fam] = value[..., None, None, None]
+            elif fam == 'noise':
+                for key, value in draws.masks['fmix'].items():
+                    plan['fmix_' + key] = value
+            else:
+                value = None
+                for m in members:
+                    params = draws.masks[self.methods[m]]
+                    own = (MASK_METHODS[self.methods[m]].family_params(params)
+                           if fam == 'boxes' else
+                           gaussian_coefficients(params, size))
+                    value = own if value is None else torch.where(
+                        (method == m).view(*method.shape,
+                                           *[1] * (own.dim() - 2)), own,
+                        value)
+                plan[fam] = value
+            if code is not None:
+                index = ('constant', 'boxes', 'gaussian', 'noise').index(fam)
+                plan['is_' + fam] = (code == index)[..., None, None, None]
+        if augment:
+            plan['affine'] = draws.affine
+            if 'noise' in families:
+                plan['theta'] = warp_theta(draws.affine.view(-1, 2, 2),
+                                           size).view(*method.shape, 2, 3)
+                plan['warp'] = draws.warp[..., None, None, None]
+            if self.p_smooth > 0 and any(
+                    MASK_METHODS[m].augmentable for m in self.methods):
+                kernels = table['kernels']
+                index = torch.where(draws.smooth, draws.window,
+                                    kernels.shape[0] - 1)
+                plan['kernels'] = kernels[index]
+                plan['smooth'] = draws.smooth[..., None, None, None]
+        layers = [dict() for _ in range(self.k_max)]
+        for key, value in plan.items():
+            for layer, part in zip(layers, value.unbind(1)):
+                layer[key] = part
+        return layers
+
+    def _dense_layer(self, layer: dict, size) -> torch.Tensor:
+        """One layer's cut masks over the whole batch, with no host sync:
+        each family rendered once, selected per slot, smoothed per slot.
+        Float32 ``(B, 1, H, W)``."""
+        affine = layer.get('affine')
+        cut = None
+        for fam in ('constant', 'boxes', 'gaussian', 'noise'):
+            if fam == 'noise' and 'fmix_lam' in layer:
+                params = {key[5:]: value for key, value in layer.items()
+                          if key.startswith('fmix_')}
+                noise = fmix_noise(params, size)
+                if 'theta' in layer:
+                    warped = warp(noise, None, theta=layer['theta'])
+                    noise = torch.where(layer['warp'], warped, noise)
+                field = threshold_noise(noise, params)
+            elif fam not in layer:
+                continue
+            elif fam == 'constant':
+                field = layer[fam]
+            elif fam == 'boxes':
+                field = render_boxes(layer[fam], size, affine)
+            else:
+                field = render_gaussian(layer[fam], size)
+            if cut is None:
+                cut = field.expand(-1, 1, *size).contiguous()
+            else:
+                torch.where(layer['is_' + fam], field, cut, out=cut)
+        if 'kernels' in layer:
+            smoothed = smooth_masks(cut, layer['kernels'])
+            torch.where(layer['smooth'], smoothed, cut, out=cut)
+        return cut
+
+    def _compact_cuts(self, draws: MiAMixDraws, size, device,
+                      augment: bool) -> torch.Tensor:
+        """Every slot's cut mask, computing only the slots each method got
+        (``nonzero``: a host sync on CUDA). Float32 ``(B, k_max, H, W)``."""
+        table = self._tables(size, device)
+
+        def slots(t):  # (B, k_max, ...) -> (S, ...)
+            return t.reshape(-1, *t.shape[2:])
+
+        method, active = slots(draws.method), slots(draws.active)
+        cuts = torch.zeros(method.shape[0], 1, *size, device=device)
+        warped = slots(draws.warp) & augment
+        affines = slots(draws.affine)
+        for m, name in enumerate(self.methods):
+            spec = MASK_METHODS[name]
+            for rotated in (False, True):
+                hit = active & (method == m) & (warped == rotated)
+                index = hit.nonzero().squeeze(1)
+                if index.numel() == 0:
+                    continue
+                params = {key: slots(value).index_select(0, index)
+                          for key, value in draws.masks[name].items()}
+                affine = affines.index_select(0, index) if rotated else None
+                cuts.index_copy_(0, index, spec.render(params, size, affine)
+                                 .expand(-1, 1, *size).float())
+        if augment:
+            index = slots(draws.smooth).nonzero().squeeze(1)
+            if index.numel():
+                window = slots(draws.window).index_select(0, index)
+                cuts.index_copy_(0, index, smooth_masks(
+                    cuts.index_select(0, index), table['kernels'][window]))
+        return cuts.view(-1, self.k_max, *size)
+
+    # ----------------------------------------------------------- partners
+    def partner_images(self, inputs: torch.Tensor, draws: MiAMixDraws,
                        second_view: Optional[torch.Tensor] = None
                        ) -> torch.Tensor:
         """Each sample's partner image, a new ``(B, C, H, W)`` tensor.
@@ -282,78 +517,126 @@ class MiAMix:
         Two-view path: taken from ``second_view``. One-view path: taken from
         ``inputs``, self-paired samples re-augmented by the second view.
         """
-        partner = params['partner']
+        partner = draws.partner
         if second_view is not None:
             return gather_partners(second_view, partner)
         images = gather_partners(inputs, partner)
-        is_self = (partner == torch.arange(partner.shape[0],
-                                           device=partner.device)).long()
-        view = params['view']
+        b = inputs.shape[0]
+        if self.p_self == 0 and b > 1:
+            return images  # nobody pairs with itself
+        is_self = partner == torch.arange(b, device=partner.device)
+        if self._compact(inputs.device):
+            index = is_self.nonzero().squeeze(1)
+            if index.numel():
+                view = {k: v.index_select(0, index)
+                        for k, v in draws.view.items()}
+                seconds = self.view.render(inputs.index_select(0, index), view)
+                images = images.index_copy(0, index, seconds) \
+                    if needs_grad(images) else \
+                    images.index_copy_(0, index, seconds)
+            return images
+        step = -(-b // VIEW_CHUNKS)
+        parts = []
+        for start in range(0, b, step):
+            rows = slice(start, start + step)
+            view = {k: v[rows] for k, v in draws.view.items()}
+            seconds = self.view.render(inputs[rows], view)
+            hit = is_self[rows].view(-1, 1, 1, 1)
+            if needs_grad(images, seconds):
+                parts.append(torch.where(hit, seconds, images[rows]))
+            else:
+                part = images[rows]
+                torch.where(hit, seconds, part, out=part)
+        return torch.cat(parts) if parts else images
 
-        def second(index):
-            if index is None:
-                return self.view.render(inputs, view)
-            return self.view.render(inputs.index_select(0, index),
-                                    take(view, index))
-
-        compact = self._compact(inputs.device)
-        rows = CHUNK_PIXELS // images[0].numel()
-        if not compact:  # the view of every image: a quarter at a time
-            rows = min(rows, -(-partner.shape[0] // 4))
-        return apply_by_group(images, is_self, [None, second], compact, rows)
-
+    # ------------------------------------------------------------ applying
     def apply(self, inputs: torch.Tensor, batch_score: torch.Tensor,
-              params: dict, second_view: Optional[torch.Tensor] = None,
-              details: bool = False):
-        """Mix a batch with the draws ``params`` of :meth:`sample`.
+              draws: MiAMixDraws, second_view: Optional[torch.Tensor] = None
+              ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Mix a batch with the draws of :meth:`sample`: ``(mixed, scores)``,
+        mixed images (dtype of inputs) and float32 scores ``(B, K)``."""
+        record = self._apply(inputs, batch_score, draws, second_view, False)
+        return record['mixed'], record['scores']
 
-        Returns ``(mixed, scores)``, or with ``details=True`` a dict of every
-        stage (``partner_images``, ``cut`` / ``raw_cut`` masks ``(B, k_max,
-        H, W)`` after / before augmentation, ``keep``, ``lam_label``,
-        ``mixed``, ``scores``) for inspection and figures.
-        """
+    def _apply(self, inputs, batch_score, draws, second_view, details):
         size = tuple(inputs.shape[-2:])
-        cut = self.cut_masks(params, size, inputs.device)
-        keep = self.merge(cut)
-        partners = self.partner_images(inputs, params, second_view)
-        mixed, scores, lam = blend(inputs, partners, keep, batch_score,
-                                   params['partner'])
+        record = {}
+        partners = self.partner_images(inputs, draws, second_view)
+        if details:
+            cut = self.cut_masks(draws, size, inputs.device)
+            keep = self.merge(cut)
+            record.update(cut=cut, raw_cut=self.cut_masks(
+                draws, size, inputs.device, augment=False))
+        else:
+            keep = self.keep_mask(draws, size, inputs.device)
+        weight = keep.to(inputs.dtype).float().mean(dim=(1, 2, 3))
         if self.lam_merge == 'orig':
-            lam = params['lam'][:, -1]
-            scores = mix_scores(batch_score, params['partner'], lam)
-        if not details:
-            return mixed, scores
-        return dict(params=params, partner_images=self.partner_images(
-            inputs, params, second_view), cut=cut,
-                    raw_cut=self.cut_masks(params, size, inputs.device,
-                                           augment=False),
-                    keep=keep, lam_label=lam, mixed=mixed, scores=scores)
+            weight = draws.base_share
+        if details:
+            record.update(partner_images=partners.clone())
+        mixed = blend_images(inputs, partners, keep)
+        scores = mix_scores(batch_score, draws.partner, weight)
+        record.update(draws=draws, keep=keep, weight=weight, mixed=mixed,
+                      scores=scores)
+        return record
+
+    def mix(self, inputs: torch.Tensor, scores: torch.Tensor,
+            generator: Generator = None,
+            second_view: Optional[torch.Tensor] = None):
+        """Draw with :meth:`sample` and mix with :meth:`apply`."""
+        self._check_second_view(inputs, second_view)
+        draws = self.sample(inputs.shape[0], inputs.shape[-2:],
+                            inputs.device, generator)
+        return self.apply(inputs, scores, draws, second_view)
 
     def __call__(self, inputs: torch.Tensor, batch_score: torch.Tensor,
                  second_view: Optional[torch.Tensor] = None,
                  generator: Generator = None):
-        """Mix ``inputs`` (float ``(B, C, H, W)``) and ``batch_score`` (``(B,
-        K)``); ``second_view``: the second views of the inputs, same shape,
-        or None. Returns mixed inputs (dtype of inputs) and float32 scores."""
-        params = self._check_and_sample(inputs, batch_score, second_view,
-                                        generator)
-        return self.apply(inputs, batch_score, params, second_view)
+        """Mix ``inputs`` (float ``(B, C, H, W)``) and ``batch_score``
+        (``(B, K)`` scores or, with ``num_classes``, ``(B,)`` class
+        indices); ``second_view``: the inputs' second views (same shape,
+        dtype and device) or None. Returns the mixed inputs (dtype of
+        inputs) and float32 scores ``(B, K)``."""
+        return super().__call__(inputs, batch_score, generator,
+                                second_view=second_view)
 
-    def explain(self, inputs, batch_score, second_view=None, generator=None):
-        """Like calling, but returns every stage: see :meth:`apply`."""
-        params = self._check_and_sample(inputs, batch_score, second_view,
-                                        generator)
-        return self.apply(inputs, batch_score, params, second_view,
-                          details=True)
+    def explain(self, inputs: torch.Tensor, batch_score: torch.Tensor,
+                second_view: Optional[torch.Tensor] = None,
+                generator: Generator = None) -> dict:
+        """One call with every stage recorded: a dict of ``draws``
+        (:class:`MiAMixDraws`), ``partner_images``, ``raw_cut`` and ``cut``
+        (float32 ``(B, k_max, H, W)``, the cut masks before and after
+        warping and smoothing), ``keep`` (``(B, 1, H, W)``), ``weight``
+        (float32 ``(B,)``, the base image's label weight), ``mixed`` and
+        ``scores``. The unaugmented ``raw_cut`` is rendered for the record;
+        everything else once."""
+        self.check_inputs(inputs)
+        scores = self.scores(batch_score, inputs)
+        self._check_second_view(inputs, second_view)
+        draws = self.sample(inputs.shape[0], inputs.shape[-2:], inputs.device,
+                            generator)
+        with torch.autocast(inputs.device.type, enabled=False):
+            record = self._apply(inputs, scores, draws, second_view, True)
+        record['scores'] = self.smooth(record['scores'])
+        return record
 
-    def _check_and_sample(self, inputs, batch_score, second_view, generator):
-        check_batch(inputs, batch_score)
-        if second_view is not None and second_view.shape != inputs.shape:
+    @staticmethod
+    def _check_second_view(inputs, second_view):
+        if second_view is None:
+            return
+        if not isinstance(second_view, torch.Tensor):
+            raise TypeError('second_view must be a tensor of the second '
+                            'views, got ' + type(second_view).__name__)
+        if second_view.shape != inputs.shape:
             raise ValueError('second_view must have the shape of inputs: '
                              f'{tuple(second_view.shape)} != '
                              f'{tuple(inputs.shape)}')
-        return self.sample(inputs.shape[0], inputs.shape[-2:], inputs.device,
-                           generator)
+        if second_view.dtype != inputs.dtype or \
+                second_view.device != inputs.device:
+            raise ValueError('second_view must have the dtype and device of '
+                             f'inputs: {second_view.dtype} on '
+                             f'{second_view.device} != {inputs.dtype} on '
+                             f'{inputs.device}')
 
     def __repr__(self):
         return (f'MiAMix(alpha={self.alpha}, k_max={self.k_max}, '
@@ -362,3 +645,6 @@ class MiAMix:
                 f'p_self={self.p_self}, p_aug={self.p_aug}, '
                 f'p_smooth={self.p_smooth}, mask_merge={self.mask_merge!r}, '
                 f'lam_merge={self.lam_merge!r})')
+
+
+__all__ = ['DEFAULT_METHODS', 'MiAMix', 'MiAMixDraws']

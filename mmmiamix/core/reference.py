@@ -17,41 +17,38 @@ from typing import Dict, Optional, Tuple
 
 import torch
 
-from .mask_augment import box_filter
+from .mask_augment import smooth_masks
 from .masks import MASK_METHODS
 
-Params = Dict[str, object]
+
+def _row(params: Dict[str, torch.Tensor], *index) -> Dict[str, torch.Tensor]:
+    """Entry ``index`` of every tensor, keeping a batch axis of 1."""
+    return {name: value[index].unsqueeze(0) for name, value in params.items()}
 
 
-def _row(params: Dict[str, torch.Tensor], i: int) -> Dict[str, torch.Tensor]:
-    """Row ``i`` of every per-sample tensor, keeping a batch axis of 1."""
-    return {name: value[i:i + 1] for name, value in params.items()}
+def reference_cut_mask(aug, draws, i: int, j: int, size: Tuple[int, int],
+                       augment: bool = True) -> torch.Tensor:
+    """The cut mask of layer ``j`` of sample ``i``, float32 ``(H, W)``.
 
-
-def reference_cut_mask(aug, params: Params, slot: int, size: Tuple[int, int],
-                       device, augment: bool = True) -> torch.Tensor:
-    """The cut mask of one slot (``slot = i * k_max + j``: layer ``j`` of
-    sample ``i``), float32 ``(H, W)``.
-
-    Paper §3.2.3: the method's mask; for cutmix, fmix and gridmix masks a
-    rotation and shear by ``params['affine'][slot]`` where
-    ``params['rotate'][slot]`` is set, and a smoothing by a box filter of window
-    ``aug.windows(size)[params['window'][slot]]`` (none when -1).
+    Paper §3.2.3: the method's mask of share ``draws.ratios[i, j]``; for
+    cutmix, fmix and gridmix masks a rotation and shear by
+    ``draws.affine[i, j]`` where ``draws.warp[i, j]`` is set, and a
+    smoothing with window ``aug.windows(size)[draws.window[i, j]]`` where
+    ``draws.smooth[i, j]`` is set.
     """
-    m = int(params['method'].reshape(-1)[slot])
-    if m < 0:  # inactive layer (beyond this sample's k): an empty cut mask
+    device = draws.ratios.device
+    if not bool(draws.active[i, j]):  # beyond this sample's k: empty
         return torch.zeros(size, device=device)
-    name = aug.methods[m]
+    name = aug.methods[int(draws.method[i, j])]
     spec = MASK_METHODS[name]
-    mask_params = _row(params['mask_params'][name], slot)
     affine = None
-    if augment and spec.augmentable and bool(params['rotate'][slot]):
-        affine = params['affine'][slot:slot + 1]
-    mask = spec.render(mask_params, size, affine).float()
-    if augment and spec.augmentable:
-        w = int(params['window'][slot])
-        if w >= 0:
-            mask = box_filter(mask, aug.windows(size)[w])
+    if augment and bool(draws.warp[i, j]):
+        affine = draws.affine[i, j].unsqueeze(0)
+    mask = spec.render(_row(draws.masks[name], i, j), size, affine).float()
+    mask = mask.expand(1, 1, *size)
+    if augment and bool(draws.smooth[i, j]):
+        table = aug._tables(size, device)['kernels']
+        mask = smooth_masks(mask, table[draws.window[i, j]].unsqueeze(0))
     return mask.reshape(size)
 
 
@@ -69,34 +66,33 @@ def reference_keep_mask(aug, cuts) -> torch.Tensor:
     return 1 - total.clamp(max=1)
 
 
-def reference_partner_image(aug, inputs: torch.Tensor, params: Params, i: int,
+def reference_partner_image(aug, inputs: torch.Tensor, draws, i: int,
                             second_view: Optional[torch.Tensor] = None
                             ) -> torch.Tensor:
     """The partner image of sample ``i``, ``(C, H, W)``.
 
     Two-view path: the partner's second view. One-view path: the partner
     itself, or, when sample ``i`` is paired with itself, its own second view
-    rendered from ``params['view']`` (DESIGN §4).
+    rendered from ``draws.view`` (DESIGN §4).
     """
-    t = int(params['partner'][i])
+    t = int(draws.partner[i])
     if second_view is not None:
         return second_view[t]
     if t != i:
         return inputs[t]
-    return aug.view.render(inputs[i:i + 1], _row(params['view'], i))[0]
+    return aug.view.render(inputs[i:i + 1], _row(draws.view, i))[0]
 
 
 def reference_apply(aug, inputs: torch.Tensor, batch_score: torch.Tensor,
-                    params: Params, second_view: Optional[torch.Tensor] = None
+                    draws, second_view: Optional[torch.Tensor] = None
                     ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """MiAMix with the draws ``params`` of ``aug.sample``, one sample at a
-    time.
+    """MiAMix with the draws of ``aug.sample``, one sample at a time.
 
     Args:
         aug: a :class:`~mmmiamix.core.miamix.MiAMix`.
         inputs: float ``(B, C, H, W)``.
         batch_score: ``(B, K)`` one-hot or soft scores, int or float.
-        params: ``aug.sample(B, (H, W), inputs.device)``.
+        draws: ``aug.sample(B, (H, W), inputs.device)``.
         second_view: the two-view path's second views, or None.
     Returns:
         ``(mixed, scores)`` like :meth:`MiAMix.apply`: mixed images (dtype of
@@ -104,25 +100,23 @@ def reference_apply(aug, inputs: torch.Tensor, batch_score: torch.Tensor,
     """
     b = inputs.shape[0]
     size = tuple(inputs.shape[-2:])
-    k_max = aug.k_max
     score = batch_score.float()
     mixed = torch.empty_like(inputs)
     scores = torch.empty_like(score)
     for i in range(b):
         # Stage 3: the k_max cut masks of sample i (inactive ones are empty).
-        cuts = [reference_cut_mask(aug, params, i * k_max + j, size,
-                                   inputs.device) for j in range(k_max)]
+        cuts = [reference_cut_mask(aug, draws, i, j, size)
+                for j in range(aug.k_max)]
         # Stage 4: merge, blend the images, weigh the labels.
         keep = reference_keep_mask(aug, cuts)
-        partner = reference_partner_image(aug, inputs, params, i,
-                                          second_view)
-        t = int(params['partner'][i])
+        partner = reference_partner_image(aug, inputs, draws, i, second_view)
+        t = int(draws.partner[i])
         weight = keep.to(inputs.dtype)
         mixed[i] = weight * inputs[i] + (1 - weight) * partner
         if aug.lam_merge == 'merged':
             lam = weight.float().mean()
         else:
-            lam = params['lam'][i, -1]
+            lam = draws.ratios[i, -1]
         scores[i] = lam * score[i] + (1 - lam) * score[t]
     return mixed, scores
 
@@ -131,9 +125,9 @@ def reference_call(aug, inputs: torch.Tensor, batch_score: torch.Tensor,
                    second_view: Optional[torch.Tensor] = None,
                    generator: Optional[torch.Generator] = None):
     """Draw with ``aug.sample`` and mix with :func:`reference_apply`."""
-    params = aug.sample(inputs.shape[0], inputs.shape[-2:], inputs.device,
-                        generator)
-    return reference_apply(aug, inputs, batch_score, params, second_view)
+    draws = aug.sample(inputs.shape[0], inputs.shape[-2:], inputs.device,
+                       generator)
+    return reference_apply(aug, inputs, batch_score, draws, second_view)
 
 
 def reference_loop(aug, inputs: torch.Tensor, batch_score: torch.Tensor,
@@ -157,20 +151,19 @@ def reference_loop(aug, inputs: torch.Tensor, batch_score: torch.Tensor,
             (i + 1 + int(float(draw[1]) * (b - 1))) % b
         # Stage 2: k layers, Dirichlet ratios, one method per layer.
         one = aug.sample(1, size, dev, generator)
-        one['partner'] = torch.tensor([0], device=dev)
-        # Stage 3: the masks of this sample's k_max slots.
-        cuts = [reference_cut_mask(aug, one, j, size, dev)
+        # Stage 3: the masks of this sample's k_max layers.
+        cuts = [reference_cut_mask(aug, one, 0, j, size)
                 for j in range(aug.k_max)]
         keep = reference_keep_mask(aug, cuts).to(inputs.dtype)
         # Stage 4: the partner image, the blend and the labels.
         if second_view is not None:
             partner = second_view[t]
         elif t == i:
-            partner = aug.view.render(inputs[i:i + 1], one['view'])[0]
+            partner = aug.view.render(inputs[i:i + 1], one.view)[0]
         else:
             partner = inputs[t]
         mixed[i] = keep * inputs[i] + (1 - keep) * partner
         lam = keep.float().mean() if aug.lam_merge == 'merged' else \
-            one['lam'][0, -1]
+            one.ratios[0, -1]
         scores[i] = lam * score[i] + (1 - lam) * score[t]
     return mixed, scores

@@ -1,10 +1,16 @@
-"""Random draws of the mixing ratios and partners, all on one device.
+"""Random draws of the mixing ratios, categories and partners, on one device.
 
 Every function takes an optional ``torch.Generator`` on the target device;
 ``None`` uses torch's default generator of that device, so
-``torch.manual_seed`` (and mmengine's per-rank seeding) applies.
+``torch.manual_seed`` (and mmengine's per-rank seeding) applies. Nothing
+here reads a tensor back to the host.
+
+Gamma variates are drawn in log space, ``log G(a) = log G(a + 1) + log(U) /
+a`` (Marsaglia & Tsang's boost), so Dirichlet and Beta shares stay exact for
+any ``alpha > 0``: for ``alpha`` of 1e-4 a plain Gamma draw underflows to 0
+and the shares no longer sum to 1.
 """
-from typing import Optional, Sequence
+from typing import Optional
 
 import torch
 
@@ -18,32 +24,52 @@ def uniform(n: int, low: float, high: float, device,
     return low + (high - low) * u
 
 
-def sample_dirichlet(concentration: torch.Tensor,
-                     generator: Generator = None) -> torch.Tensor:
-    """Rows of Dirichlet draws through normalised Gamma variates.
+def log_gamma_variates(concentration: torch.Tensor, u: torch.Tensor,
+                       generator: Generator = None) -> torch.Tensor:
+    """``log G`` for ``G ~ Gamma(concentration, 1)``, elementwise.
 
     Args:
-        concentration: float ``(n, d)``, values >= 0; a zero entry gives a
-            zero share (an inactive component).
+        concentration: float64 ``(n, d)``, values > 0.
+        u: uniforms in (0, 1] of the same shape (the boost's ``U``).
+    Returns:
+        float64 ``(n, d)``, finite.
+    """
+    boosted = torch._standard_gamma(concentration + 1, generator=generator)
+    return boosted.log() + u.log() / concentration
+
+
+def dirichlet_from_log_gamma(log_g: torch.Tensor,
+                             active: torch.Tensor) -> torch.Tensor:
+    """Shares ``G_i / sum G`` from ``log G`` (a softmax over the active
+    entries); inactive entries get exactly 0. Float32, rows sum to 1."""
+    log_g = log_g.masked_fill(~active, float('-inf'))
+    return torch.softmax(log_g, dim=-1).float()
+
+
+def sample_dirichlet(concentration: torch.Tensor,
+                     generator: Generator = None) -> torch.Tensor:
+    """Rows of Dirichlet draws, exact for any positive concentration.
+
+    Args:
+        concentration: float ``(n, d)``, values >= 0 with at least one
+            positive entry per row; a zero entry gives a zero share (an
+            inactive component).
     Returns:
         float32 ``(n, d)``, rows summing to 1.
     """
     conc = concentration.double()
     active = conc > 0
-    gamma = torch._standard_gamma(conc.clamp_min(1e-6), generator=generator)
-    gamma = gamma * active
-    total = gamma.sum(-1, keepdim=True)
-    # All active Gamma variates underflowing to 0 (tiny alpha) has
-    # probability ~0; fall back to equal shares rather than 0/0.
-    fallback = active / active.sum(-1, keepdim=True).clamp_min(1)
-    shares = torch.where(total > 0, gamma / total.clamp_min(1e-300), fallback)
-    return shares.float()
+    u = 1 - torch.rand(conc.shape, dtype=torch.float64, device=conc.device,
+                       generator=generator)  # in (0, 1]
+    log_g = log_gamma_variates(conc.clamp_min(1e-300), u, generator)
+    return dirichlet_from_log_gamma(log_g, active)
 
 
 def sample_beta(n: int, alpha: float, device,
                 generator: Generator = None) -> torch.Tensor:
     """``n`` draws of Beta(alpha, alpha): float32 ``(n,)`` in [0, 1]."""
-    conc = torch.full((n, 2), float(alpha), device=device)
+    conc = torch.full((n, 2), float(alpha), dtype=torch.float64,
+                      device=device)
     return sample_dirichlet(conc, generator)[:, 0]
 
 
@@ -58,12 +84,25 @@ def sample_layer_ratios(k: torch.Tensor, k_max: int, alpha: float,
         shares asked of each mask, columns ``k..k_max-1`` are 0 (inactive
         layers) and the last column is ``lambda_{k+1}``, the base share.
     """
-    layer = torch.arange(k_max, device=k.device)
-    conc = torch.cat([
-        (layer < k[:, None]).double() * alpha,
-        k[:, None].double() * alpha,
-    ], dim=1)
+    layer = torch.arange(k_max + 1, device=k.device)
+    conc = torch.where(layer == k_max, k[:, None].double(),
+                       (layer < k[:, None]).double()) * alpha
     return sample_dirichlet(conc, generator)
+
+
+def categorical_from_uniform(cumulative: torch.Tensor,
+                             u: torch.Tensor) -> torch.Tensor:
+    """Indices drawn with probabilities ``diff(cumulative)``.
+
+    Args:
+        cumulative: float ``(K,)``, the cumulative sums of the weights
+            divided by their total (last entry 1).
+        u: uniforms in [0, 1), any shape.
+    Returns:
+        long tensor of the shape of ``u``, values in [0, K).
+    """
+    index = torch.searchsorted(cumulative, u.contiguous(), right=True)
+    return index.clamp_(max=cumulative.shape[0] - 1)
 
 
 def sample_categorical(weights: torch.Tensor, n: int,
@@ -75,23 +114,33 @@ def sample_categorical(weights: torch.Tensor, n: int,
     Returns:
         long ``(n,)`` in [0, K).
     """
-    return torch.multinomial(weights, n, replacement=True,
-                             generator=generator)
+    cumulative = weights.double().cumsum(0) / weights.double().sum()
+    u = torch.rand(n, dtype=torch.float64, device=weights.device,
+                   generator=generator)
+    return categorical_from_uniform(cumulative, u)
 
 
-def sample_partners(n: int, p_self: float, device,
-                    generator: Generator = None) -> torch.Tensor:
-    """Partner of each sample (paper §3.2.1).
+def partners_from_uniform(u_self: torch.Tensor, u_other: torch.Tensor,
+                          p_self: float) -> torch.Tensor:
+    """Partner of each sample (paper §3.2.1) from two uniform draws.
 
     With probability ``p_self`` the partner of ``i`` is ``i`` itself;
     otherwise it is drawn uniformly from the other ``n - 1`` samples (with
     ``n == 1`` there is no other, and the sample pairs with itself).
 
+    Args:
+        u_self, u_other: float ``(n,)`` uniforms in [0, 1).
     Returns:
         long ``(n,)`` partner indices.
     """
-    index = torch.arange(n, device=device)
-    is_self = torch.rand(n, device=device, generator=generator) < p_self
-    offset = 1 + (torch.rand(n, device=device, generator=generator) *
-                  (n - 1)).long().clamp_max(max(n - 2, 0))
-    return torch.where(is_self, index, (index + offset) % n)
+    n = u_self.shape[0]
+    index = torch.arange(n, device=u_self.device)
+    offset = (u_other * (n - 1)).long().clamp_(max=max(n - 2, 0)).add_(1)
+    return torch.where(u_self < p_self, index, (index + offset) % n)
+
+
+def sample_partners(n: int, p_self: float, device,
+                    generator: Generator = None) -> torch.Tensor:
+    """Partner of each sample: see :func:`partners_from_uniform`."""
+    u = torch.rand(2, n, device=device, generator=generator)
+    return partners_from_uniform(u[0], u[1], p_self)

@@ -11,7 +11,7 @@ import torch
 
 from .checks import check_prob, check_range
 from .geometry import warp
-from .sampling import Generator, uniform
+from .sampling import Generator
 
 
 class ViewConfig:
@@ -31,30 +31,36 @@ class ViewConfig:
     def __init__(self, flip: float = 0.5,
                  scale: Tuple[float, float] = (0.6, 1.0), shift: float = 0.125,
                  brightness: float = 0.0, contrast: float = 0.0):
-        self.flip = check_prob('second_view.flip', flip)
-        self.scale = check_range('second_view.scale', scale, 0.05, 1.0)
-        self.shift = check_prob('second_view.shift', shift)
-        self.brightness = check_prob('second_view.brightness', brightness)
-        self.contrast = check_prob('second_view.contrast', contrast)
+        self.flip = check_prob('view_cfg.flip', flip)
+        self.scale = check_range('view_cfg.scale', scale, 0.05, 1.0)
+        self.shift = check_prob('view_cfg.shift', shift)
+        self.brightness = check_prob('view_cfg.brightness', brightness)
+        self.contrast = check_prob('view_cfg.contrast', contrast)
+
+    #: uniforms :meth:`params` takes per sample
+    n_uniform = 6
+
+    def params(self, u: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """Per-sample draws from uniforms ``u`` (float ``(n, 6)`` in [0,
+        1)): ``affine (n, 2, 2)``, ``translate (n, 2)`` in share of the side,
+        ``brightness (n,)``, ``contrast (n,)``."""
+        lo, hi = self.scale
+        scale = u[:, 1] * (hi - lo) + lo
+        # diag(sign * scale, scale), sign -1 for a flip
+        flip = (u[:, 0] < self.flip).float()
+        affine = torch.stack([scale - 2 * flip * scale, scale * 0, scale * 0,
+                              scale], -1).view(-1, 2, 2)
+        jitter = u[:, 2:6] * 2 - 1  # U(-1, 1): shift x, y, brightness,
+        shift, bright, contrast = jitter.split([2, 1, 1], 1)  # contrast
+        return {'affine': affine, 'translate': shift * self.shift,
+                'brightness': bright.view(-1) * self.brightness,
+                'contrast': contrast.view(-1) * self.contrast + 1}
 
     def sample(self, n: int, device,
                generator: Generator = None) -> Dict[str, torch.Tensor]:
-        """Per-sample draws: ``affine (n, 2, 2)``, ``translate (n, 2)`` in
-        share of the side, ``brightness (n,)``, ``contrast (n,)``."""
-        flip = torch.rand(n, device=device, generator=generator) < self.flip
-        scale = uniform(n, *self.scale, device, generator)
-        sign = 1 - 2 * flip.float()
-        zeros = torch.zeros_like(scale)
-        affine = torch.stack([sign * scale, zeros, zeros, scale],
-                             -1).view(n, 2, 2)
-        translate = uniform(2 * n, -self.shift, self.shift, device,
-                            generator).view(n, 2)
-        brightness = uniform(n, -self.brightness, self.brightness, device,
-                             generator)
-        contrast = 1 + uniform(n, -self.contrast, self.contrast, device,
-                               generator)
-        return {'affine': affine, 'translate': translate,
-                'brightness': brightness, 'contrast': contrast}
+        """Draw :meth:`params` for ``n`` samples."""
+        return self.params(torch.rand(n, self.n_uniform, device=device,
+                                      generator=generator))
 
     def render(self, images: torch.Tensor,
                params: Dict[str, torch.Tensor]) -> torch.Tensor:

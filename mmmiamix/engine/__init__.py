@@ -1,5 +1,9 @@
 """Hooks registered in ``mmpretrain.registry.HOOKS``."""
 from .hooks import MixedBatchVisualizationHook
-from .mixing_off import MixingOffHook  # noqa: F401
+from .mixing_off import MixingOffHook
+from .rng_state import RandomStateHook, SafeCheckpointHook
 
-__all__ = ['MixedBatchVisualizationHook']
+__all__ = [
+    'MixedBatchVisualizationHook', 'MixingOffHook', 'RandomStateHook',
+    'SafeCheckpointHook'
+]

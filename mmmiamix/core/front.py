@@ -1,0 +1,180 @@
+"""The front door shared by every augment (DESIGN §5): what goes in, what
+comes out, and the switches around the mixing itself.
+
+- targets: integer class indices ``(B,)`` (needs ``num_classes``) or scores
+  ``(B, K)``, one-hot or soft, int or float;
+- returned scores: float32 ``(B, K)`` on the input's device, rows summing to
+  1, ``(1 - eps) * mixed + eps / K`` with ``label_smoothing = eps``;
+- ``prob``: each sample is mixed with that probability (drawn per sample on
+  the device), the others pass through with their own label;
+- ``enabled``: ``False`` turns mixing off (a hook or a loop sets it);
+- ``check_values``: also check tensor *values* (finite pixels, scores >= 0
+  summing to 1). Off by default: reading values back is a host sync on CUDA.
+
+Augments pickle (their per-device caches are dropped), so a ``DataLoader``
+with workers can run one in its ``collate_fn``.
+"""
+from typing import Optional
+
+import torch
+
+from .checks import check_batch, check_prob
+from .sampling import Generator
+
+
+def check_num_classes(value) -> Optional[int]:
+    """``num_classes``: None or an int >= 1."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f'num_classes must be an int >= 1 or None, got '
+                         f'{value!r}')
+    return value
+
+
+def check_label_smoothing(value) -> float:
+    """``label_smoothing``: a number in [0, 1)."""
+    value = check_prob('label_smoothing', value)
+    if value >= 1:
+        raise ValueError(f'label_smoothing must be in [0, 1), got {value!r}')
+    return value
+
+
+class MixAugment:
+    """Base of the augments: targets in, float32 scores out, ``prob``,
+    ``label_smoothing``, ``enabled``.
+
+    Subclasses implement :meth:`mix` (``inputs``, float32 scores ``(B, K)``
+    and a generator to mixed inputs and scores).
+
+    Args:
+        num_classes (int, optional): number of classes ``K``; required for
+            integer class-index targets ``(B,)``.
+        label_smoothing (float): ``eps`` in [0, 1); scores become ``(1 - eps)
+            * mixed + eps / K``. Default 0.
+        prob (float): probability in [0, 1] that a sample is mixed. Default 1.
+        check_values (bool): also check finite pixels and valid scores (a
+            host sync on CUDA). Default False.
+    """
+
+    #: set False to pass batches through unmixed (labels still converted)
+    enabled: bool = True
+
+    def __init__(self, num_classes: Optional[int] = None,
+                 label_smoothing: float = 0.0, prob: float = 1.0,
+                 check_values: bool = False):
+        self.num_classes = check_num_classes(num_classes)
+        self.label_smoothing = check_label_smoothing(label_smoothing)
+        self.prob = check_prob('prob', prob)
+        if not isinstance(check_values, bool):
+            raise TypeError(f'check_values must be a bool, got '
+                            f'{check_values!r}')
+        self.check_values = check_values
+        self.enabled = True
+
+    # --------------------------------------------------------------- targets
+    def scores(self, targets: torch.Tensor, inputs: torch.Tensor
+               ) -> torch.Tensor:
+        """Targets ``(B,)`` or ``(B, K)`` as float32 scores ``(B, K)`` on the
+        device of ``inputs``; raises naming the argument when they cannot be
+        scores of this batch."""
+        if not isinstance(targets, torch.Tensor):
+            raise TypeError('batch_score must be a torch.Tensor of class '
+                            'indices (B,) or scores (B, num_classes), got '
+                            f'{type(targets).__name__}')
+        b = inputs.shape[0]
+        if targets.shape[:1] != (b, ):
+            raise ValueError('batch_score must have the batch size of inputs:'
+                             f' shape {tuple(targets.shape)} for {b} images')
+        if targets.device != inputs.device:
+            raise ValueError('batch_score must be on the device of inputs: '
+                             f'{targets.device} != {inputs.device}')
+        if targets.dim() == 1:
+            if targets.is_floating_point() or targets.dtype == torch.bool:
+                raise TypeError('batch_score of shape (B,) must hold integer '
+                                f'class indices, got {targets.dtype}')
+            if self.num_classes is None:
+                raise ValueError('batch_score holds class indices (B,): build '
+                                 'the augment with num_classes=K')
+            if self.check_values:
+                self._check_values(inputs, targets, None)
+            scores = torch.zeros(b, self.num_classes, device=inputs.device)
+            scores.scatter_(1, targets.long().view(-1, 1), 1.0)
+            return scores
+        elif targets.dim() == 2:
+            if self.num_classes is not None and \
+                    targets.shape[1] != self.num_classes:
+                raise ValueError('batch_score must have num_classes='
+                                 f'{self.num_classes} columns, got '
+                                 f'{targets.shape[1]}')
+            scores = targets.float()
+            if self.check_values:
+                self._check_values(inputs, targets, scores)
+            return scores
+        else:
+            raise ValueError('batch_score must be class indices (B,) or '
+                             'scores (B, num_classes), got shape '
+                             f'{tuple(targets.shape)}')
+
+    def _check_values(self, inputs, targets, scores):
+        if not bool(torch.isfinite(inputs).all()):
+            raise ValueError('inputs must be finite (check_values=True found '
+                             'NaN or Inf pixels)')
+        if targets.dim() == 1:
+            bad = (targets < 0) | (targets >= self.num_classes)
+            if bool(bad.any()):
+                raise ValueError('batch_score class indices must lie in [0, '
+                                 f'{self.num_classes})')
+            return
+        if bool((scores < 0).any()) or not bool(torch.isfinite(scores).all()):
+            raise ValueError('batch_score must hold finite scores >= 0')
+        if not torch.allclose(scores.sum(1), torch.ones_like(scores[:, 0]),
+                              atol=1e-3):
+            raise ValueError('batch_score rows must sum to 1 (one-hot or soft '
+                             'scores)')
+
+    def smooth(self, scores: torch.Tensor) -> torch.Tensor:
+        """``(1 - eps) * scores + eps / K``."""
+        eps = self.label_smoothing
+        if eps == 0:
+            return scores
+        return scores * (1 - eps) + eps / scores.shape[1]
+
+    # ------------------------------------------------------------------ call
+    def check_inputs(self, inputs: torch.Tensor) -> None:
+        """Raise unless ``inputs`` is a float ``(B, C, H, W)`` batch."""
+        check_batch(inputs)
+
+    def mix(self, inputs: torch.Tensor, scores: torch.Tensor,
+            generator: Generator = None, **kwargs):
+        """Mix a batch: ``(mixed inputs, float32 scores (B, K))``."""
+        raise TypeError(f'{type(self).__name__} defines no mix()')
+
+    def __call__(self, inputs: torch.Tensor, batch_score: torch.Tensor,
+                 generator: Generator = None, **kwargs):
+        """Mix ``inputs`` (float ``(B, C, H, W)``) and ``batch_score``
+        (``(B,)`` class indices or ``(B, K)`` scores); returns the mixed
+        inputs (dtype, device and memory format of ``inputs``) and float32
+        scores ``(B, K)``."""
+        self.check_inputs(inputs)
+        scores = self.scores(batch_score, inputs)
+        if not self.enabled:
+            return inputs, self.smooth(scores)
+        # Masks are float32 arithmetic: keep autocast (``--amp``) out of it.
+        with torch.autocast(inputs.device.type, enabled=False):
+            mixed, mixed_scores = self.mix(inputs, scores, generator,
+                                           **kwargs)
+        if self.prob < 1:
+            chosen = torch.rand(inputs.shape[0], device=inputs.device,
+                                generator=generator) < self.prob
+            mixed = torch.where(chosen.view(-1, 1, 1, 1), mixed, inputs)
+            mixed_scores = torch.where(chosen.view(-1, 1), mixed_scores,
+                                       scores)
+        return mixed, self.smooth(mixed_scores)
+
+    # -------------------------------------------------------------- pickling
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        for key in [k for k in state if k.startswith('_cache')]:
+            state[key] = {}
+        return state
