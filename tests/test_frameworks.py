@@ -193,6 +193,24 @@ def test_mixcollate_pickles_into_spawned_workers(train_set):
         assert (y.max(1).values < 0.9 + 0.1 / K - 1e-6).any()  # mixed
 
 
+def test_mixcollate_workers_reproducible_with_manual_seed(train_set):
+    """The DataLoader seeds each worker's torch generator from the main
+    process's: torch.manual_seed before iterating fixes the mixed batches
+    (the default start method here: fork)."""
+    from torch.utils.data import DataLoader
+    loader = DataLoader(train_set, batch_size=45, num_workers=2,
+                        collate_fn=MixCollate(core.MiAMix(num_classes=K)))
+
+    def batches(seed):
+        torch.manual_seed(seed)
+        return list(loader)
+
+    first, again, other = batches(0), batches(0), batches(1)
+    for (x1, y1), (x2, y2) in zip(first, again):
+        assert torch.equal(x1, x2) and torch.equal(y1, y2)
+    assert not torch.equal(first[0][1], other[0][1])
+
+
 def test_mixcollate_bad_input():
     with pytest.raises(TypeError, match='augment'):
         MixCollate('MiAMix')
