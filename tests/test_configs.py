@@ -74,8 +74,8 @@ MATRIX = [f'{d}/{m}_{method}.py' for d, models in SETTINGS.items()
           for m in models for method in METHODS]
 # full training step: the matrix, and MiAMix on the one-view path
 FULL_STEP = MATRIX + ['cifar100/resnet18_miamix_oneview.py']
-DERIVED = [c for c in CONFIGS if c.split('/')[0] in ('ablations',
-                                                      'robustness')]
+DERIVED = [c for c in CONFIGS
+           if c.split('/')[0] in ('ablations', 'robustness')]
 
 # The alpha of OpenMixup's published benchmark tables for each setting: the
 # paper's baseline numbers are that benchmark's (docs/paper_vs_code.md).

@@ -1,4 +1,5 @@
-# Ablation, paper Figure 3(d): CUB-200, ResNet-18 transfer; MiAMix with alpha=0.5.
+# Ablation, paper Figure 3(d): CUB-200, ResNet-18 transfer;
+# MiAMix with alpha=0.5.
 # alpha=0.5 is the base config's own value: this is the base training,
 # listed so that the sweep is complete.
 # The figure's alpha values are not given in the text; these four

@@ -1,4 +1,5 @@
-# Ablation, paper Figure 3(d): CUB-200, ResNet-18 transfer; MiAMix with alpha=4.0.
+# Ablation, paper Figure 3(d): CUB-200, ResNet-18 transfer;
+# MiAMix with alpha=4.0.
 # The figure's alpha values are not given in the text; these four
 # (0.5, 1, 2, 4) bracket the ones §4.5.6 names (2 for CNNs, larger for
 # ViTs, near 0.5 for transfer).

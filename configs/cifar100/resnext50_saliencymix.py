@@ -1,5 +1,6 @@
 # CIFAR-100, ResNeXt-50 32x4d (CIFAR stem), 400 epochs.
-# SaliencyMix (spectral-residual saliency, batched in torch). Paper Tables 3 and 6.
+# SaliencyMix (spectral-residual saliency, batched in torch).
+# Paper Tables 3 and 6.
 _base_ = ['./resnext50_vanilla.py']
 custom_imports = dict(imports=['mmmiamix'], allow_failed_imports=False)
 

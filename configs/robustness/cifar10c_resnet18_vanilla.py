@@ -7,8 +7,8 @@
 #   python tools/test.py \
 #       configs/robustness/cifar10c_resnet18_vanilla.py CKPT
 # for the overall corrupted accuracy, or
-#   python tools/test_robustness.py \
-#       configs/robustness/cifar10c_resnet18_vanilla.py CKPT --dataset CIFAR10C
+#   python tools/test_robustness.py --dataset CIFAR10C \
+#       configs/robustness/cifar10c_resnet18_vanilla.py CKPT
 # for the per-corruption / per-severity breakdown.
 _base_ = [
     '../cifar10/resnet18_vanilla.py',
