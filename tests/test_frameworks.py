@@ -146,7 +146,7 @@ def test_timm_recipe_trains_and_switches_off(train_set, calls):
 
 
 def test_torchvision_collate_snippet_trains(train_set):
-    scope = _run(['torchvision: in the collate_fn'], train_set)
+    scope = _run(['torchvision: in the collate_fn'], train_set, epochs=1)
     loader = scope['loader']
     assert loader.num_workers == 2
     assert isinstance(loader.collate_fn, MixCollate)

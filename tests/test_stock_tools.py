@@ -12,9 +12,10 @@ Two configs, each on one short epoch of the embedded digits:
   allow-list);
 * a paper config (``configs/cifar10/resnet18_miamix.py``: two views,
   ``_base_`` runtime with ``RandomStateHook`` and ``SafeCheckpointHook``),
-  its data swapped for the digits and its ResNet-18 narrowed: stock ``train.py``
-  one epoch then stock ``--resume`` gives the same second-epoch losses as
-  the project's ``tools/train.py`` run straight through two epochs.
+  its data swapped for the digits and its ResNet-18 narrowed: stock
+  ``train.py`` one epoch then stock ``--resume`` gives the same second-epoch
+  losses as the project's ``tools/train.py`` run straight through two
+  epochs.
 """
 import json
 import os
