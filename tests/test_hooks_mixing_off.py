@@ -49,7 +49,8 @@ def _forward(pre, two_view=False, seed=0):
     data, first = _batch(two_view, seed)
     torch.manual_seed(seed)
     out = pre(data, training=True)
-    scores = torch.stack([s.gt_score for s in out['data_samples']])
+    # float from an augment, int64 one-hot without one (mmpretrain's)
+    scores = torch.stack([s.gt_score for s in out['data_samples']]).float()
     plain = (first.float() - 128.0) / 64.0
     one_hot = torch.nn.functional.one_hot(torch.arange(B) % K, K).float()
     return (not torch.allclose(scores, one_hot),

@@ -7,7 +7,8 @@ from torch.utils.data import default_collate
 class MixCollate:
     """``collate_fn`` for a ``DataLoader``: collate, then mix.
 
-    ``MixCollate(aug)(samples)`` returns ``(mixed, scores, *rest)`` for
+    ``MixCollate(aug)(samples)`` returns ``[mixed, scores, *rest]`` (the
+    container ``collate_fn`` gives: a list from ``default_collate``) for
     samples ``(image, label, *rest)``: the images (float ``(B, C, H, W)``)
     and labels (int ``(B,)``, or scores ``(B, K)``) that ``collate_fn``
     gives are passed through ``aug``; extra fields pass unchanged. This is
@@ -41,7 +42,10 @@ class MixCollate:
                             'that collate into a list or tuple, got '
                             f'{type(batch).__name__}')
         mixed, scores = self.augment(batch[0], batch[1])
-        return (mixed, scores, *batch[2:])
+        items = (mixed, scores, *batch[2:])
+        if hasattr(batch, '_fields'):  # a namedtuple
+            return type(batch)(*items)
+        return type(batch)(items)  # list stays list, tuple stays tuple
 
     def __repr__(self):
         return f'{type(self).__name__}({self.augment!r})'
