@@ -249,13 +249,13 @@ def test_torch_load_compat(trained, tmp_path):
     ckpt = str(trained['work'] / 'epoch_2.pth')
     script = textwrap.dedent(f'''
         import pickle, torch
-        from mmmiamix.utils import setup_torch_load_compat
-        from mmmiamix.utils.checkpoint import _restricted_getattr
-        try:
+        try:  # before importing mmmiamix, which installs the allow-list
             torch.load({ckpt!r}, map_location='cpu')
             print('PLAIN_OK')
         except pickle.UnpicklingError:
             print('PLAIN_FAILED')
+        from mmmiamix.utils import setup_torch_load_compat
+        from mmmiamix.utils.checkpoint import _restricted_getattr
         setup_torch_load_compat()
         ck = torch.load({ckpt!r}, map_location='cpu', weights_only=True)
         assert ck['meta']['epoch'] == 2

@@ -43,10 +43,6 @@ Size = Tuple[int, int]
 #: the thresholded masks are FMix's, drawn from 17 x 9 coefficients instead
 #: of H x (W / 2 + 1). Images up to 16 pixels keep the full spectrum.
 FMIX_MAX_CYCLES = 8
-#: FMix's threshold sorts the rows in this many chunks: a sort holds values,
-#: int64 indices and scratch, so a chunk of half the rows keeps it within
-#: one mask-sized float tensor per slot.
-SORT_CHUNKS = 2
 
 
 def _column(params: Params, key: str) -> torch.Tensor:
@@ -405,7 +401,7 @@ def _fmix_rank_select(flat: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
     the threshold broken by position (the first ones win).
 
     The threshold of each row is its ``(P - count)``-th smallest value, read
-    from a sort of the rows (in :data:`SORT_CHUNKS` chunks).
+    from one sort of the rows.
 
     Args:
         flat: float ``(N, P)``, finite.
@@ -416,10 +412,8 @@ def _fmix_rank_select(flat: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
     n, p = flat.shape
     # P - count - 1 in [-1, P - 1]; -1 (count = P) reads a -inf floor.
     index = (p - 1 - count).long().clamp_(min=0)
-    step = -(-n // SORT_CHUNKS)
-    threshold = torch.cat([
-        flat[i:i + step].sort(1).values.gather(1, index[i:i + step])
-        for i in range(0, n, step)]).masked_fill_(count >= p, float('-inf'))
+    threshold = flat.sort(1).values.gather(1, index).masked_fill_(
+        count >= p, float('-inf'))
     above = flat > threshold
     tie = flat == threshold
     need = count - above.sum(1, keepdim=True)

@@ -63,9 +63,6 @@ VIEW_CHUNKS = 2
 #: the convolution's reordered input and its output stay within a mask
 #: buffer.
 SMOOTH_CHUNKS = 2
-#: ... and renders the boxes of cutmix and gridmix, and warps FMix's noise,
-#: in this many chunks (their sampled coordinates are two planes per slot).
-BOX_CHUNKS = 2
 
 
 @dataclass
@@ -409,16 +406,12 @@ class MiAMix(MixAugment):
             if fam == 'noise':
                 params = {k: flat(v) for k, v in draws.masks['fmix'].items()}
                 noise = fmix_noise(params, size)
-                if augment:  # in chunks: the sampling grid is two planes
+                if augment:
                     theta = warp_theta(flat(draws.affine), size)
-                    warped = flat(draws.warp).view(-1, 1, 1, 1)
-                    step = -(-slots // BOX_CHUNKS)
-                    for i in range(0, slots, step):
-                        part = noise[i:i + step]
-                        torch.where(warped[i:i + step],
-                                    warp(part, None, theta=theta[i:i + step],
-                                         lean=True), part, out=part)
-                    del part
+                    warped = warp(noise, None, theta=theta, lean=True)
+                    torch.where(flat(draws.warp).view(-1, 1, 1, 1), warped,
+                                noise, out=noise)
+                    del warped
                 field = threshold_noise(noise, params)
                 del noise
             elif fam == 'constant':
@@ -435,15 +428,10 @@ class MiAMix(MixAugment):
                         (draws.method == m).view(b, k_max,
                                                  *[1] * (own.dim() - 2)),
                         own, value)
-                if fam == 'boxes':  # in chunks: its coordinates are 2 planes
-                    box = flat(value)
-                    affine = flat(draws.affine) if augment else None
-                    step = -(-slots // BOX_CHUNKS)
-                    field = torch.cat([
-                        render_boxes(box[i:i + step], size,
-                                     None if affine is None else
-                                     affine[i:i + step])
-                        for i in range(0, slots, step)])
+                if fam == 'boxes':
+                    field = render_boxes(flat(value), size,
+                                         flat(draws.affine) if augment
+                                         else None)
                 else:
                     field = render_gaussian(flat(value), size)
             if cut is None:

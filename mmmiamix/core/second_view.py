@@ -42,19 +42,24 @@ class ViewConfig:
 
     def params(self, u: torch.Tensor) -> Dict[str, torch.Tensor]:
         """Per-sample draws from uniforms ``u`` (float ``(n, 6)`` in [0,
-        1)): ``affine (n, 2, 2)``, ``translate (n, 2)`` in share of the side,
-        ``brightness (n,)``, ``contrast (n,)``."""
+        1)): ``theta`` (float ``(n, 2, 3)``, ``grid_sample``'s normalised
+        affine: a flip, a zoom by ``1 / scale`` and a shift), and, when
+        enabled, ``brightness`` and ``contrast`` (float ``(n,)``)."""
         lo, hi = self.scale
         scale = u[:, 1] * (hi - lo) + lo
-        # diag(sign * scale, scale), sign -1 for a flip
-        flip = (u[:, 0] < self.flip).float()
-        affine = torch.stack([scale - 2 * flip * scale, scale * 0, scale * 0,
-                              scale], -1).view(-1, 2, 2)
-        jitter = u[:, 2:6] * 2 - 1  # U(-1, 1): shift x, y, brightness,
-        shift, bright, contrast = jitter.split([2, 1, 1], 1)  # contrast
-        return {'affine': affine, 'translate': shift * self.shift,
-                'brightness': bright.view(-1) * self.brightness,
-                'contrast': contrast.view(-1) * self.contrast + 1}
+        flipped = (u[:, 0] < self.flip).float()
+        # normalised shift: 2 * (share of the side), share in U(-s, s)
+        shift_x, shift_y = (u[:, 2:4] * (4 * self.shift) -
+                            2 * self.shift).unbind(1)
+        zero = torch.zeros_like(scale)
+        theta = torch.stack([scale - 2 * flipped * scale, zero, shift_x,
+                             zero, scale, shift_y], 1).view(-1, 2, 3)
+        params = {'theta': theta}
+        if self.brightness > 0 or self.contrast > 0:
+            jitter = u[:, 4:6] * 2 - 1
+            params['brightness'] = jitter[:, 0] * self.brightness
+            params['contrast'] = jitter[:, 1] * self.contrast + 1
+        return params
 
     def sample(self, n: int, device,
                generator: Generator = None) -> Dict[str, torch.Tensor]:
@@ -66,11 +71,8 @@ class ViewConfig:
                params: Dict[str, torch.Tensor]) -> torch.Tensor:
         """The second views of ``images`` (float ``(N, C, H, W)``), same
         shape and dtype."""
-        h, w = images.shape[-2:]
-        t = params['translate']
-        shift = torch.stack([t[:, 0] * w, t[:, 1] * h], 1)
-        view = warp(images, params['affine'], shift)
-        if self.brightness > 0 or self.contrast > 0:
+        view = warp(images, None, theta=params['theta'])
+        if 'brightness' in params:
             mean = view.mean(dim=(1, 2, 3), keepdim=True)
             std = view.std(dim=(1, 2, 3), keepdim=True)
             b = params['brightness'].view(-1, 1, 1, 1).to(view.dtype)
