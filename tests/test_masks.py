@@ -81,14 +81,15 @@ def test_cutmix_exact_before_clipping(size):
     h, w = size
     lam = torch.rand(1000)
     params = sample_cutmix(lam, size)
-    params['top'] = torch.floor((h - params['h']) / 2)
-    params['left'] = torch.floor((w - params['w']) / 2)
+    box_h, box_w = params['extent'].unbind(1)
+    params['corner'] = torch.floor((torch.tensor([h, w]) -
+                                    params['extent']) / 2)
     mask = render_cutmix(params, size)
     assert ((mask == 0) | (mask == 1)).all()
     area = mask.sum((1, 2, 3))
-    assert torch.equal(area, params['h'] * params['w'])
+    assert torch.equal(area, box_h * box_w)
     assert ((area - lam * h * w).abs() <=
-            params['h'].clamp_min(1) / 2 + 1e-4).all()
+            box_h.clamp_min(1) / 2 + 1e-4).all()
 
 
 def test_cutmix_clipped_mean_below_lam():
@@ -205,8 +206,7 @@ def test_rotated_cutmix_is_exact_binary_box():
     size = (64, 64)
     lam = torch.full((1, ), 0.25)
     params = sample_cutmix(lam, size)
-    params['top'] = torch.tensor([16.0])
-    params['left'] = torch.tensor([16.0])
+    params['corner'] = torch.tensor([[16.0, 16.0]])
     affine = rotation_shear(torch.tensor([math.pi / 4]), torch.tensor([0.0]))
     mask = render_cutmix(params, size, affine)
     assert ((mask == 0) | (mask == 1)).all()
@@ -314,7 +314,6 @@ def test_saliencymix_centres_box_on_partner_saliency():
     aug = SaliencyMix(alpha=1.0)
     params = aug.place(aug.sample(4, (64, 64), 'cpu'), x)
     centre = salient_points(x[params['perm']])
-    box_cy = params['top'] + params['h'] / 2
-    box_cx = params['left'] + params['w'] / 2
+    box_cy, box_cx = (params['corner'] + params['extent'] / 2).unbind(1)
     assert ((box_cy - centre[:, 0]).abs() <= 1).all()
     assert ((box_cx - centre[:, 1]).abs() <= 1).all()

@@ -163,6 +163,5 @@ class SaliencyMix(MaskMix):
 
     def place(self, params: Params, inputs: torch.Tensor) -> Params:
         centre = salient_points(inputs).index_select(0, params['perm'])
-        params['top'] = torch.round(centre[:, 0] - params['h'] / 2)
-        params['left'] = torch.round(centre[:, 1] - params['w'] / 2)
+        params['corner'] = torch.round(centre - params['extent'] / 2)
         return params

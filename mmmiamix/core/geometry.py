@@ -77,7 +77,7 @@ _CACHE = {}
 def _cached(key, make):
     value = _CACHE.get(key)
     if value is None:
-        if len(_CACHE) > 64:
+        if len(_CACHE) >= 256:  # emptied before an insert, never mid-call
             _CACHE.clear()
         value = _CACHE[key] = make()
     return value

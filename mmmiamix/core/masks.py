@@ -67,26 +67,33 @@ def render_mixup(params: Params, size: Size,
 def centred_axes(size: Size, device) -> Tuple[torch.Tensor, torch.Tensor]:
     """Pixel centres relative to the image centre, cached per size and
     device: float32 ``dy (1, 1, H, 1)`` and ``dx (1, 1, 1, W)``."""
-    key = (tuple(size), torch.device(device))
-    axes = _AXES.get(key)
-    if axes is None:
+    def make():
         ys, xs = pixel_axes(size, device)
-        axes = _AXES[key] = (ys - size[0] / 2, xs - size[1] / 2)
-        if len(_AXES) > 64:
+        return ys - size[0] / 2, xs - size[1] / 2
+    return _cache(('centred', tuple(size), torch.device(device)), make)
+
+
+_AXES: Dict[tuple, object] = {}
+
+
+def _cache(key, make):
+    """``make()``, made once per key: the constant tensors of a call live
+    on the device (a tensor literal in every call would be a host-to-device
+    copy, which waits on CUDA). At most 256 entries: the cache is emptied
+    before a new one would exceed that, never in the middle of a call's
+    lookups of known keys."""
+    value = _AXES.get(key)
+    if value is None:
+        if len(_AXES) >= 256:
             _AXES.clear()
-    return axes
-
-
-_AXES: Dict[tuple, Tuple[torch.Tensor, torch.Tensor]] = {}
+        value = _AXES[key] = make()
+    return value
 
 
 def _pixel_axes(size: Size, device) -> Tuple[torch.Tensor, torch.Tensor]:
     """:func:`~.geometry.pixel_axes`, cached per size and device."""
-    key = ('pixel', tuple(size), torch.device(device))
-    axes = _AXES.get(key)
-    if axes is None:
-        axes = _AXES[key] = pixel_axes(size, device)
-    return axes
+    return _cache(('pixel', tuple(size), torch.device(device)),
+                  lambda: pixel_axes(size, device))
 
 
 def render_boxes(box: torch.Tensor, size: Size,
@@ -123,37 +130,40 @@ def render_boxes(box: torch.Tensor, size: Size,
 
 def _half(size: Size, like: torch.Tensor) -> torch.Tensor:
     """``(H / 2, W / 2)`` as a cached float32 ``(1, 2, 1, 1)`` tensor."""
-    key = ('half', tuple(size), like.device)
-    half = _AXES.get(key)
-    if half is None:
-        half = _AXES[key] = torch.tensor(
-            [size[0] / 2, size[1] / 2], device=like.device).view(1, 2, 1, 1)
-    return half
+    return _cache(('half', tuple(size), like.device), lambda: torch.tensor(
+        [size[0] / 2, size[1] / 2], device=like.device).view(1, 2, 1, 1))
+
+
+def _image_size(size: Size, like: torch.Tensor) -> torch.Tensor:
+    """``(H, W)`` as a cached float32 ``(2,)`` tensor."""
+    return _constant(('size', tuple(size), like.device), list(size),
+                     like.device)
 
 
 def cutmix_params(lam: torch.Tensor, u: torch.Tensor, size: Size) -> Params:
     """One box per sample of ``round(lam * H * W)`` pixels (to within half a
-    row), centre ``u[:, :2]`` (uniforms) scaled to the image.
+    row), centre ``u[..., :2]`` (uniforms) scaled to the image.
 
     The box has ``h = round(sqrt(lam) * H)`` rows and ``w = round(lam * H * W
     / h)`` columns, so its area before clipping is ``lam * H * W`` up to
-    ``h / 2`` pixels. Returns ``lam``, ``top``, ``left``, ``h``, ``w``.
+    ``h / 2`` pixels. Returns ``lam``, ``corner`` (``top, left``) and
+    ``extent`` (``h, w``), float ``(..., 2)`` in pixels.
     """
     lam = lam.float()
     height, width = size
     h = torch.round(lam.sqrt() * height).clamp_(0, height)
-    w = torch.round(lam * (height * width) / h.clamp_min(1)).clamp_(0, width)
-    w = w.masked_fill_(h == 0, 0)
-    top = torch.round(u[..., 0] * height - h / 2)
-    left = torch.round(u[..., 1] * width - w / 2)
-    return {'lam': lam, 'top': top, 'left': left, 'h': h, 'w': w}
+    w = (lam * (height * width)).div_(h.clamp_min(1)).round_().clamp_(
+        0, width).mul_(h > 0)
+    extent = torch.stack([h, w], -1)
+    corner = torch.addcmul(extent * -0.5, u[..., :2],
+                           _image_size(size, lam)).round_()
+    return {'lam': lam, 'corner': corner, 'extent': extent}
 
 
 def _cutmix_boxes(params: Params) -> torch.Tensor:
-    start = torch.stack([params['top'], params['left']], -1)
-    extent = torch.stack([params['h'], params['w']], -1)
-    return torch.stack([start, extent, extent, extent,
-                        torch.zeros_like(start)], -1)
+    extent = params['extent']
+    return torch.stack([params['corner'], extent, extent, extent,
+                        torch.zeros_like(extent)], -1)
 
 
 def render_cutmix(params: Params, size: Size,
@@ -179,29 +189,35 @@ def gridmix_params(lam: torch.Tensor, u: torch.Tensor, size: Size,
     clipped to their cell, so the cover falls short of ``lam`` when the
     region is too small for it.
 
-    Returns ``lam`` and ``box``, float ``(N, 2, 5)`` (see
+    Returns ``lam`` and ``box``, float ``(..., 2, 5)`` (see
     :func:`render_boxes`).
     """
     lam = lam.float()
     height, width = size
-    lo, hi = n_holes
-    n = torch.floor(lo + u[..., 0:1] * (hi - lo + 1)).clamp_(max=hi)
-    area = (cut_area_ratio[0] + (cut_area_ratio[1] - cut_area_ratio[0]) *
-            u[..., 1:2]) * (height * width)
-    aspect = cut_aspect_ratio[0] + (cut_aspect_ratio[1] -
-                                    cut_aspect_ratio[0]) * u[..., 2:3]
-    full = _half(size, lam).view(2) * 2
+    (lo, hi), (a0, a1), (s0, s1) = n_holes, cut_area_ratio, cut_aspect_ratio
+    low, span = _ranges(lam.device, (lo, a0 * height * width, s0),
+                        (hi + 1 - lo, (a1 - a0) * height * width, s1 - s0))
+    n, area, aspect = torch.addcmul(low, u[..., :3], span).unbind(-1)
+    full = _image_size(size, lam)
     # region (height, width) = sqrt(area / aspect), sqrt(area * aspect)
-    region = torch.minimum((area * aspect.pow(_signs(lam))).sqrt_(), full)
-    cell = region / n
-    hole_share = (lam * (height * width) / region.prod(-1)).clamp_(0, 1)
-    hole_h = (hole_share * cell.prod(-1) / hole_aspect_ratio).sqrt_()
+    region = torch.minimum(
+        aspect.unsqueeze(-1).pow(_signs(lam)).mul_(area.unsqueeze(-1))
+        .sqrt_(), full)
+    cell = region / n.floor_().unsqueeze(-1)
+    area = region.prod(-1)  # clipped
+    hole_h = (lam * (height * width / hole_aspect_ratio)).div_(area).clamp_(
+        max=1 / hole_aspect_ratio).mul_(cell.prod(-1)).sqrt_()
     hole = torch.minimum(hole_h.unsqueeze(-1) * _hole_shape(
         hole_aspect_ratio, lam), cell)
     start = u[..., 3:5] * (full - region)
     offset = u[..., 5:7] * (cell - hole)
-    box = torch.stack([start, region, cell, hole, offset], -1)
-    return {'lam': lam, 'box': box}
+    return {'lam': lam,
+            'box': torch.stack([start, region, cell, hole, offset], -1)}
+
+
+def _ranges(device, low, span):
+    return (_constant(('low', low, device), list(low), device),
+            _constant(('span', span, device), list(span), device))
 
 
 def _signs(like: torch.Tensor) -> torch.Tensor:
@@ -214,12 +230,8 @@ def _hole_shape(aspect: float, like: torch.Tensor) -> torch.Tensor:
 
 
 def _constant(key, values, device) -> torch.Tensor:
-    """A small float32 tensor made once per key (a tensor literal in every
-    call would be a host-to-device copy, which waits on CUDA)."""
-    value = _AXES.get(key)
-    if value is None:
-        value = _AXES[key] = torch.tensor(values, device=device)
-    return value
+    """A small float32 tensor made once per key (see :func:`_cache`)."""
+    return _cache(key, lambda: torch.tensor(values, device=device))
 
 
 def _gridmix_boxes(params: Params) -> torch.Tensor:
@@ -265,9 +277,9 @@ def gaussian_coefficients(params: Params, size: Size) -> torch.Tensor:
         p = torch.addcmul(iso, q.unsqueeze(-1), trig @ _constant(
             ('rot', lam.device), [[-1.0, 1.0, 0.0], [0.0, 0.0, -2.0]],
             lam.device)) * scale.unsqueeze(-1)
-    flags = torch.stack([params['cy'], params['cx'], (share > 0).float(),
-                         (lam > 0.5).float()], -1)
-    return torch.cat([p, flags], -1)
+    flags = torch.stack([share > 0, lam > 0.5], -1).float()
+    return torch.cat([p, torch.stack([params['cy'], params['cx']], -1),
+                      flags], -1)
 
 
 def render_gaussian(coef: torch.Tensor, size: Size,
@@ -279,8 +291,8 @@ def render_gaussian(coef: torch.Tensor, size: Size,
     ys, xs = _pixel_axes(size, coef.device)
     dy, dx = ys - cy, xs - cx
     g = pyy * dy.square() + pxx * dx.square()  # one plane, then in place
-    g.addcmul_(pxy * dy, dx).exp_().mul_(full)
-    return g.sub_(invert).abs_()  # 1 - g where inverted
+    g.addcmul_(pxy * dy, dx).exp_()
+    return torch.addcmul(invert, g, full, value=-1).abs_()  # 1 - g inverted
 
 
 def gmix_params(lam: torch.Tensor, u: torch.Tensor, size: Size) -> Params:
@@ -338,15 +350,11 @@ def fmix_band_shape(size: Size) -> Tuple[int, int]:
 def _fmix_rows(size: Size, device) -> torch.Tensor:
     """Rows of the spectrum in the band: long, cached per size and
     device."""
-    key = ('fmix_rows', tuple(size), torch.device(device))
-    rows = _AXES.get(key)
-    if rows is None:
-        kh, _ = _fmix_band(size)
-        h = size[0]
-        rows = _AXES[key] = torch.tensor(
-            list(range(kh + 1)) + list(range(max(h - kh, kh + 1), h)),
-            device=device)
-    return rows
+    kh, _ = _fmix_band(size)
+    h = size[0]
+    return _cache(('fmix_rows', tuple(size), torch.device(device)),
+                  lambda: torch.tensor(list(range(kh + 1)) + list(
+                      range(max(h - kh, kh + 1), h)), device=device))
 
 
 def fmix_scale(size: Size, decay_power: float, device) -> torch.Tensor:
@@ -401,7 +409,10 @@ def _fmix_rank_select(flat: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
     the threshold broken by position (the first ones win).
 
     The threshold of each row is its ``(P - count)``-th smallest value, read
-    from one sort of the rows.
+    from one sort of the rows (``kthvalue`` would need one ``k`` for all
+    rows; ``sort`` holds less memory on the CPU than any padded variant).
+    For ``count = P`` it is the row's minimum, whose ties (the whole row at
+    least) are all taken.
 
     Args:
         flat: float ``(N, P)``, finite.
@@ -409,11 +420,9 @@ def _fmix_rank_select(flat: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
     Returns:
         float32 ``(N, P)``, binary, each row summing to ``count``.
     """
-    n, p = flat.shape
-    # P - count - 1 in [-1, P - 1]; -1 (count = P) reads a -inf floor.
-    index = (p - 1 - count).long().clamp_(min=0)
-    threshold = flat.sort(1).values.gather(1, index).masked_fill_(
-        count >= p, float('-inf'))
+    p = flat.shape[1]
+    index = (p - 1 - count).clamp_(min=0).long()
+    threshold = flat.sort(1).values.gather(1, index)
     above = flat > threshold
     tie = flat == threshold
     need = count - above.sum(1, keepdim=True)

@@ -29,6 +29,7 @@ a sync on CUDA) and computes only those: less arithmetic, so faster on CPU.
 Both give the same values draw for draw; ``'auto'`` is compact on CPU and
 dense elsewhere.
 """
+import math
 import warnings
 from dataclasses import dataclass, fields
 from typing import Dict, Optional, Sequence, Tuple
@@ -41,14 +42,13 @@ from .checks import (check_alpha, check_choice,
                      check_weights)
 from .front import MixAugment
 from .mask_augment import (check_windows, default_smooth_windows,
-                           sample_rotation_shear_from_uniform, smooth_masks,
-                           smoothing_kernels)
-from .geometry import warp, warp_theta
+                           smooth_masks, smoothing_kernels)
+from .geometry import rotation_shear, warp, warp_theta
 from .masks import (MASK_METHODS, Params, fmix_band_shape, fmix_noise,
                     fmix_params, fmix_scale, gaussian_coefficients,
                     render_boxes, render_gaussian, threshold_noise)
 from .sampling import (Generator, categorical_from_uniform,
-                       partners_from_uniform, sample_layer_ratios)
+                       partners_from_uniform)
 from .second_view import ViewConfig
 
 DEFAULT_METHODS = ('mixup', 'cutmix', 'fmix', 'gridmix', 'agmix')
@@ -75,7 +75,8 @@ class MiAMixDraws:
     Attributes:
         partner: long ``(B,)``, each sample's partner (itself with
             ``p_self``).
-        k: long ``(B,)``, number of layers, in [1, k_max].
+        k0: long ``(B,)``, number of layers minus one (``k`` is a property:
+            the number of layers, in [1, k_max]).
         ratios: float32 ``(B, k_max + 1)``, the Dirichlet draw: columns
             ``0..k-1`` the partner shares asked of the layers' masks (0 for
             layers beyond ``k``), the last column the base share
@@ -89,13 +90,13 @@ class MiAMixDraws:
         smooth: bool ``(S,)``, the slot's mask is smoothed.
         window: long ``(S,)``, index into ``MiAMix.windows(size)`` (where
             ``smooth``).
-        masks: per method name, every slot's mask parameters (see
-            :mod:`.masks`).
+        masks: per method name, every slot's mask parameters, tensors of
+            ``S`` rows (see :mod:`.masks`).
         view: the one-view path's second-view draws, per sample (see
             :class:`~.second_view.ViewConfig`).
     """
     partner: torch.Tensor
-    k: torch.Tensor
+    k0: torch.Tensor
     ratios: torch.Tensor
     active: torch.Tensor
     method: torch.Tensor
@@ -105,6 +106,11 @@ class MiAMixDraws:
     window: torch.Tensor
     masks: Dict[str, Params]
     view: Dict[str, torch.Tensor]
+
+    @property
+    def k(self) -> torch.Tensor:
+        """Number of layers of each sample: long ``(B,)`` in [1, k_max]."""
+        return self.k0 + 1
 
     @property
     def base_share(self) -> torch.Tensor:
@@ -262,7 +268,8 @@ class MiAMix(MixAugment):
         fmix = self.method_kwargs.get('fmix')
         key = (device, size, self.methods, self.layer_weights,
                self.method_weights, windows, self.smooth_filter,
-               fmix and fmix['decay_power'])
+               fmix and fmix['decay_power'], self.alpha, self.k_max,
+               self.rotation_range, self.shear_range)
         table = self._cache_tables.get(key)
         if table is not None:
             return table
@@ -281,8 +288,29 @@ class MiAMix(MixAugment):
             family=torch.tensor([families.index(s.family) for s in specs],
                                 device=device),
             identity=torch.eye(2, device=device).view(1, 2, 2),
-            kernels=smoothing_kernels(windows, self.smooth_filter, device),
-            layers=torch.arange(self.k_max, device=device))
+            kernels=smoothing_kernels(windows, self.smooth_filter, device))
+        # Per k = 1..k_max: the Dirichlet's concentrations (alpha for the
+        # k layers, 0 for the inactive ones, k alpha for the base share).
+        k_max, alpha = self.k_max, self.alpha
+        conc = torch.tensor([[alpha if j < k else 0.0 for j in range(k_max)] +
+                             [k * alpha] for k in range(1, k_max + 1)],
+                            dtype=torch.float64)
+        table.update(
+            conc_plus_1=(conc + 1).to(device),
+            inv_conc=torch.where(conc > 0, 1 / conc.clamp_min(1e-300),
+                                 0.0).to(device),
+            inactive=(conc == 0).to(device),
+            layer_active=(conc[:, :k_max] > 0).to(device))
+        # The per-slot uniforms scaled to their ranges: method, warp, smooth
+        # in [0, 1), window in [0, n), rotation and shear in radians.
+        rot = [math.radians(v) for v in self.rotation_range]
+        shr = [math.radians(v) for v in self.shear_range]
+        table['slot_low'] = torch.tensor(
+            [0.0, 0.0, 0.0, 0.0, rot[0], shr[0]],
+            device=device).view(-1, 1, 1)
+        table['slot_span'] = torch.tensor(
+            [1.0, 1.0, 1.0, len(windows) - 1e-4, rot[1] - rot[0],
+             shr[1] - shr[0]], device=device).view(-1, 1, 1)
         if fmix is not None:
             table['fmix_scale'] = fmix_scale(size, fmix['decay_power'],
                                              device)
@@ -300,38 +328,48 @@ class MiAMix(MixAugment):
         size = tuple(size)
         b, k_max = batch_size, self.k_max
         table = self._tables(size, device)
-        per_sample = torch.rand(b, 3 + self.view.n_uniform, device=device,
-                                generator=generator)
+        n_ratio = k_max + 1
+        per_sample = torch.rand(b, 3 + n_ratio + self.view.n_uniform,
+                                device=device, generator=generator)
         u_self, u_other, u_k = per_sample[:, :3].unbind(1)
         partner = partners_from_uniform(u_self, u_other, self.p_self)
-        k = categorical_from_uniform(table['layer_cumulative'], u_k).add_(1)
-        ratios = sample_layer_ratios(k, k_max, self.alpha, generator)
-        active = table['layers'] < k[:, None]
+        k0 = categorical_from_uniform(table['layer_cumulative'], u_k)
+        # (lambda_1..lambda_k, lambda_k+1) ~ Dir(alpha, .., alpha, k alpha),
+        # in log space (exact for any alpha): log G(a) = log G(a + 1) +
+        # log(U) / a, shares = softmax over the k + 1 active entries.
+        boost = 1 - per_sample[:, 3:3 + n_ratio].double()  # U in (0, 1]
+        log_g = torch.addcmul(
+            torch._standard_gamma(table['conc_plus_1'][k0],
+                                  generator=generator).log(),
+            boost.log(), table['inv_conc'][k0])
+        ratios = torch.softmax(log_g.masked_fill_(table['inactive'][k0],
+                                                  float('-inf')), 1).float()
+        active = table['layer_active'][k0]
 
-        u_method, u_warp, u_smooth, u_window, u_angle, u_shear = torch.rand(
-            _SLOT_UNIFORMS, b, k_max, device=device,
-            generator=generator).unbind(0)
+        # method, warp, smooth, window, rotation, shear (scaled in one op)
+        u_method, u_warp, u_smooth, window, angle, shear = torch.addcmul(
+            table['slot_low'], torch.rand(_SLOT_UNIFORMS, b, k_max,
+                                          device=device, generator=generator),
+            table['slot_span']).unbind(0)
         method = categorical_from_uniform(table['method_cumulative'],
                                           u_method)
         augmentable = table['augmentable'][method] & active
         warp_ = augmentable & (u_warp < self.p_aug)
         smooth = augmentable & (u_smooth < self.p_smooth)
-        n_win = table['kernels'].shape[0] - 1
-        window = (u_window * n_win).long().clamp_(max=n_win - 1)
-        affine = sample_rotation_shear_from_uniform(
-            u_angle, u_shear, self.rotation_range, self.shear_range)
-        affine = torch.where(warp_[..., None, None], affine,
-                             table['identity'])
+        window = window.long()
+        affine = torch.where(warp_.view(b, k_max, 1, 1),
+                             rotation_shear(angle, shear), table['identity'])
 
-        share = ratios[:, :k_max]
+        slots = b * k_max
+        share = ratios[:, :k_max].reshape(slots)
         n_mask = max(MASK_METHODS[m].n_uniform for m in self.methods)
-        u = torch.rand(b, k_max, n_mask, device=device,
+        u = torch.rand(slots, n_mask, device=device,
                        generator=generator) if n_mask else None
         masks = {}
         for name in self.methods:
             kwargs = self.method_kwargs[name]
             if name == 'fmix':
-                normal = torch.randn(b, k_max, *fmix_band_shape(size), 2,
+                normal = torch.randn(slots, *fmix_band_shape(size), 2,
                                      device=device, generator=generator)
                 masks[name] = fmix_params(share, normal, size,
                                           table['fmix_scale'],
@@ -340,10 +378,10 @@ class MiAMix(MixAugment):
                 masks[name] = MASK_METHODS[name].params(share, u, size,
                                                         **kwargs)
         return MiAMixDraws(
-            partner=partner, k=k, ratios=ratios, active=active,
+            partner=partner, k0=k0, ratios=ratios, active=active,
             method=method, warp=warp_, affine=affine, smooth=smooth,
             window=window, masks=masks,
-            view=self.view.params(per_sample[:, 3:]))
+            view=self.view.params(per_sample[:, 3 + n_ratio:]))
 
     # ------------------------------------------------------------ rendering
     def _compact(self, device) -> bool:
@@ -393,6 +431,7 @@ class MiAMix(MixAugment):
             return t.reshape(slots, *t.shape[2:])
 
         method = flat(draws.method)
+        affine = flat(draws.affine) if augment else None
         families = {}
         for m, name in enumerate(self.methods):
             families.setdefault(MASK_METHODS[name].family, []).append(m)
@@ -404,10 +443,10 @@ class MiAMix(MixAugment):
             if members is None:
                 continue
             if fam == 'noise':
-                params = {k: flat(v) for k, v in draws.masks['fmix'].items()}
+                params = draws.masks['fmix']
                 noise = fmix_noise(params, size)
                 if augment:
-                    theta = warp_theta(flat(draws.affine), size)
+                    theta = warp_theta(affine, size)
                     warped = warp(noise, None, theta=theta, lean=True)
                     torch.where(flat(draws.warp).view(-1, 1, 1, 1), warped,
                                 noise, out=noise)
@@ -415,7 +454,7 @@ class MiAMix(MixAugment):
                 field = threshold_noise(noise, params)
                 del noise
             elif fam == 'constant':
-                field = flat(draws.masks[self.methods[members[0]]]['lam'])
+                field = draws.masks[self.methods[members[0]]]['lam']
                 field = field.view(-1, 1, 1, 1)
             else:
                 value = None
@@ -425,15 +464,12 @@ class MiAMix(MixAugment):
                            if fam == 'boxes' else
                            gaussian_coefficients(params, size))
                     value = own if value is None else torch.where(
-                        (draws.method == m).view(b, k_max,
-                                                 *[1] * (own.dim() - 2)),
+                        (method == m).view(-1, *[1] * (own.dim() - 1)),
                         own, value)
                 if fam == 'boxes':
-                    field = render_boxes(flat(value), size,
-                                         flat(draws.affine) if augment
-                                         else None)
+                    field = render_boxes(value, size, affine)
                 else:
-                    field = render_gaussian(flat(value), size)
+                    field = render_gaussian(value, size)
             if cut is None:
                 cut = field.expand(slots, 1, *size).contiguous()
             else:
@@ -442,18 +478,13 @@ class MiAMix(MixAugment):
             del field
         if augment and self.p_smooth > 0 and any(
                 MASK_METHODS[m].augmentable for m in self.methods):
-            kernels = table['kernels']
-            smooth = flat(draws.smooth)
-            index = torch.where(smooth, flat(draws.window),
-                                kernels.shape[0] - 1)
-            kernels = kernels[index]
-            smooth = smooth.view(-1, 1, 1, 1)
-            step = -(-slots // SMOOTH_CHUNKS)
-            for i in range(0, slots, step):
-                part = cut[i:i + step]
-                smoothed = smooth_masks(part, kernels[i:i + step])
-                torch.where(smooth[i:i + step], smoothed, part, out=part)
-                del smoothed
+            # every slot filtered with its drawn window, kept where smooth
+            kernels = table['kernels'][flat(draws.window)]
+            for part, kernel, hit in zip(
+                    cut.chunk(SMOOTH_CHUNKS), kernels.chunk(SMOOTH_CHUNKS),
+                    flat(draws.smooth).view(-1, 1, 1, 1).chunk(
+                        SMOOTH_CHUNKS)):
+                torch.where(hit, smooth_masks(part, kernel), part, out=part)
         return cut.view(b, k_max, *size)
 
     def _compact_cuts(self, draws: MiAMixDraws, size, device,
@@ -476,7 +507,7 @@ class MiAMix(MixAugment):
                 index = hit.nonzero().squeeze(1)
                 if index.numel() == 0:
                     continue
-                params = {key: slots(value).index_select(0, index)
+                params = {key: value.index_select(0, index)
                           for key, value in draws.masks[name].items()}
                 affine = affines.index_select(0, index) if rotated else None
                 cuts.index_copy_(0, index, spec.render(params, size, affine)
@@ -516,20 +547,22 @@ class MiAMix(MixAugment):
                     if needs_grad(images) else \
                     images.index_copy_(0, index, seconds)
             return images
-        step = -(-b // VIEW_CHUNKS)
         parts = []
-        for start in range(0, b, step):
-            rows = slice(start, start + step)
-            view = {k: v[rows] for k, v in draws.view.items()}
-            seconds = self.view.render(inputs[rows], view)
-            hit = is_self[rows].view(-1, 1, 1, 1)
+        keys = list(draws.view)
+        views = zip(*(v.chunk(VIEW_CHUNKS) for v in draws.view.values()))
+        for image, part, view, hit in zip(
+                inputs.chunk(VIEW_CHUNKS), images.chunk(VIEW_CHUNKS), views,
+                is_self.view(-1, 1, 1, 1).chunk(VIEW_CHUNKS)):
+            seconds = self.view.render(image, dict(zip(keys, view)))
             if needs_grad(images, seconds):
-                parts.append(torch.where(hit, seconds, images[rows]))
+                parts.append(torch.where(hit, seconds, part))
             else:
-                part = images[rows]
                 torch.where(hit, seconds, part, out=part)
+                parts.append(None)
             del seconds
-        return torch.cat(parts) if parts else images
+        if parts and parts[0] is not None:
+            return torch.cat(parts)
+        return images
 
     # ------------------------------------------------------------ applying
     def apply(self, inputs: torch.Tensor, batch_score: torch.Tensor,

@@ -44,7 +44,8 @@ def reference_cut_mask(aug, draws, i: int, j: int, size: Tuple[int, int],
     affine = None
     if augment and bool(draws.warp[i, j]):
         affine = draws.affine[i, j].unsqueeze(0)
-    mask = spec.render(_row(draws.masks[name], i, j), size, affine).float()
+    slot = i * aug.k_max + j
+    mask = spec.render(_row(draws.masks[name], slot), size, affine).float()
     mask = mask.expand(1, 1, *size)
     if augment and bool(draws.smooth[i, j]):
         table = aug._tables(size, device)['kernels']

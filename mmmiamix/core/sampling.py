@@ -134,9 +134,23 @@ def partners_from_uniform(u_self: torch.Tensor, u_other: torch.Tensor,
         long ``(n,)`` partner indices.
     """
     n = u_self.shape[0]
-    index = torch.arange(n, device=u_self.device)
-    offset = (u_other * (n - 1)).long().clamp_(max=max(n - 2, 0)).add_(1)
-    return torch.where(u_self < p_self, index, (index + offset) % n)
+    index = _arange(n, u_self.device)
+    offset = (u_other * (n - 1)).long().clamp_(max=max(n - 2, 0))
+    return torch.where(u_self < p_self, index, (offset + index + 1) % n)
+
+
+_ARANGE = {}
+
+
+def _arange(n: int, device) -> torch.Tensor:
+    """``arange(n)`` on ``device``, cached (made once per size)."""
+    key = (n, torch.device(device))
+    value = _ARANGE.get(key)
+    if value is None:
+        if len(_ARANGE) >= 256:  # emptied before an insert, never mid-call
+            _ARANGE.clear()
+        value = _ARANGE[key] = torch.arange(n, device=device)
+    return value
 
 
 def sample_partners(n: int, p_self: float, device,

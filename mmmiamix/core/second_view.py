@@ -11,6 +11,7 @@ import torch
 
 from .checks import check_prob, check_range
 from .geometry import warp
+from .masks import _constant
 from .sampling import Generator
 
 
@@ -46,14 +47,17 @@ class ViewConfig:
         affine: a flip, a zoom by ``1 / scale`` and a shift), and, when
         enabled, ``brightness`` and ``contrast`` (float ``(n,)``)."""
         lo, hi = self.scale
-        scale = u[:, 1] * (hi - lo) + lo
-        flipped = (u[:, 0] < self.flip).float()
-        # normalised shift: 2 * (share of the side), share in U(-s, s)
-        shift_x, shift_y = (u[:, 2:4] * (4 * self.shift) -
-                            2 * self.shift).unbind(1)
+        # zoom in [lo, hi), normalised shifts 2 * U(-shift, shift)
+        scale, shift_x, shift_y = torch.addcmul(
+            _constant(('view_low', lo, self.shift, u.device),
+                      [lo, -2 * self.shift, -2 * self.shift], u.device),
+            u[:, 1:4], _constant(('view_span', lo, hi, self.shift, u.device),
+                                 [hi - lo, 4 * self.shift, 4 * self.shift],
+                                 u.device)).unbind(1)
+        sign = (u[:, 0] < self.flip).float().mul_(-2).add_(1)
         zero = torch.zeros_like(scale)
-        theta = torch.stack([scale - 2 * flipped * scale, zero, shift_x,
-                             zero, scale, shift_y], 1).view(-1, 2, 3)
+        theta = torch.stack([sign * scale, zero, shift_x, zero, scale,
+                             shift_y], 1).view(-1, 2, 3)
         params = {'theta': theta}
         if self.brightness > 0 or self.contrast > 0:
             jitter = u[:, 4:6] * 2 - 1
