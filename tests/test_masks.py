@@ -317,3 +317,22 @@ def test_saliencymix_centres_box_on_partner_saliency():
     box_cy, box_cx = (params['corner'] + params['extent'] / 2).unbind(1)
     assert ((box_cy - centre[:, 0]).abs() <= 1).all()
     assert ((box_cx - centre[:, 1]).abs() <= 1).all()
+
+
+def test_fmix_select_by_sort_equals_kthvalue():
+    """The dense path thresholds with a sort, the compact one with a padded
+    kthvalue: the same masks, ties and the extremes included."""
+    from mmmiamix.core.masks import _fmix_rank_select
+    torch.manual_seed(12)
+    flat = torch.randn(64, 300)
+    flat[0] = 0.5  # a row of ties
+    flat[1, ::3] = 1.0  # many ties
+    count = torch.randint(0, 301, (64, 1)).float()
+    count[2], count[3] = 0, 300
+    a = _fmix_rank_select(flat, count, 'sort')
+    b = _fmix_rank_select(flat, count, 'kth')
+    assert torch.equal(a, b)
+    assert torch.equal(a.sum(1, keepdim=True), count)
+    top = flat.masked_fill(a == 0, float('inf')).amin(1)
+    rest = flat.masked_fill(a == 1, float('-inf')).amax(1)
+    assert (top >= rest).all()  # the ones hold the largest values

@@ -43,6 +43,12 @@ Size = Tuple[int, int]
 #: the thresholded masks are FMix's, drawn from 17 x 9 coefficients instead
 #: of H x (W / 2 + 1). Images up to 16 pixels keep the full spectrum.
 FMIX_MAX_CYCLES = 8
+#: FMix's exact threshold uses ``kthvalue`` up to this many values (rows x
+#: pixels) and a sort above: on the CPU ``kthvalue`` is several times faster
+#: but holds two copies of its doubled input.
+SELECT_PIXELS = 1 << 20
+#: ... and the dense path selects in this many chunks of rows.
+SELECT_CHUNKS = 8
 
 
 def _column(params: Params, key: str) -> torch.Tensor:
@@ -277,7 +283,8 @@ def gaussian_coefficients(params: Params, size: Size) -> torch.Tensor:
         p = torch.addcmul(iso, q.unsqueeze(-1), trig @ _constant(
             ('rot', lam.device), [[-1.0, 1.0, 0.0], [0.0, 0.0, -2.0]],
             lam.device)) * scale.unsqueeze(-1)
-    flags = torch.stack([share > 0, lam > 0.5], -1).float()
+    flags = (torch.stack([share, lam], -1) > _constant(
+        ('flags', lam.device), [0.0, 0.5], lam.device)).float()
     return torch.cat([p, torch.stack([params['cy'], params['cx']], -1),
                       flags], -1)
 
@@ -404,30 +411,81 @@ def fmix_noise(params: Params, size: Size,
     return noise
 
 
-def _fmix_rank_select(flat: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
+def _fmix_rank_select(flat: torch.Tensor, count: torch.Tensor,
+                      select: str = 'auto') -> torch.Tensor:
     """1 on the ``count`` largest values of each row, 0 elsewhere; ties at
     the threshold broken by position (the first ones win).
 
-    The threshold of each row is its ``(P - count)``-th smallest value, read
-    from one sort of the rows (``kthvalue`` would need one ``k`` for all
-    rows; ``sort`` holds less memory on the CPU than any padded variant).
-    For ``count = P`` it is the row's minimum, whose ties (the whole row at
-    least) are all taken.
+    The threshold of each row is its ``(P - count)``-th smallest value: read
+    from one sort of the rows, or, for at most :data:`SELECT_PIXELS` values,
+    from one ``kthvalue`` (linear time) over rows padded so that one ``k``
+    serves them all. Both give the same threshold. For ``count = P`` the
+    sort's threshold is the row's minimum, whose ties (the whole row at
+    least) are all taken; the padded one is -inf.
 
     Args:
         flat: float ``(N, P)``, finite.
         count: float ``(N, 1)``, integers in [0, P].
+        select: ``'sort'``, ``'kth'`` or ``'auto'`` (by size).
     Returns:
         float32 ``(N, P)``, binary, each row summing to ``count``.
     """
     p = flat.shape[1]
-    index = (p - 1 - count).clamp_(min=0).long()
-    threshold = flat.sort(1).values.gather(1, index)
+    if select == 'kth' or (select == 'auto'
+                           and flat.shape[0] * p <= SELECT_PIXELS):
+        # kthvalue (linear time) on rows extended by count entries of -inf
+        # and P - count of +inf: the P-th smallest of every extended row is
+        # its threshold. Its copies on the CPU are large, so only for small
+        # inputs (the compact path's few FMix rows, small images).
+        threshold = torch.cat([flat, _pad_row(count, p, flat)], 1).kthvalue(
+            p, 1, keepdim=True).values
+    else:
+        index = (p - 1 - count).clamp_(min=0).long()
+        threshold = flat.sort(1).values.gather(1, index)
+    return _ones_above(flat, threshold, count)
+
+
+def _ones_above(flat, threshold, count, rows=None):
+    """1 above the threshold, and at it in index order until the row holds
+    ``count`` ones. ``rows``: a list holding the storage of ``flat``, emptied
+    once the comparisons are made."""
     above = flat > threshold
     tie = flat == threshold
+    del flat
+    if rows:
+        rows.clear()
     need = count - above.sum(1, keepdim=True)
     first = tie.cumsum(1, dtype=torch.int32) <= need
     return (above | tie & first).float()
+
+
+def _pad_row(count, p, like):
+    """``count`` entries of -inf then ``p - count`` of +inf per row."""
+    return _cache(('inf', p, like.device), lambda: torch.full(
+        (p, ), float('inf'), device=like.device)).masked_fill(
+            count > _cache(('ranks', p, like.device), lambda: torch.arange(
+                p, device=like.device)), float('-inf'))
+
+
+def threshold_owned_noise(holder: list, params: Params) -> torch.Tensor:
+    """:func:`threshold_noise` of the noise in ``holder`` (a one-element
+    list, emptied: the noise's storage is given up) for the dense path's
+    rows of every slot: the padded ``kthvalue`` over fixed
+    :data:`SELECT_CHUNKS` chunks of rows, the rows living on inside the
+    padded copy, so one doubled copy is alive and the selection's own copies
+    for a chunk at a time."""
+    noise = holder.pop()
+    if 'soft' in params:
+        return threshold_noise(noise, params)
+    n, _, h, w = noise.shape
+    p = h * w
+    count = torch.round(params['lam'] * p).view(-1, 1)
+    rows = [torch.cat([noise.view(n, p), _pad_row(count, p, noise)], 1)]
+    del noise
+    threshold = torch.cat([part.kthvalue(p, 1, keepdim=True).values
+                           for part in rows[0].chunk(SELECT_CHUNKS)])
+    return _ones_above(rows[0][:, :p], threshold, count, rows).view(
+        n, 1, h, w)
 
 
 def render_fmix(params: Params, size: Size,
@@ -440,14 +498,16 @@ def render_fmix(params: Params, size: Size,
     return threshold_noise(fmix_noise(params, size, affine), params)
 
 
-def threshold_noise(noise: torch.Tensor, params: Params) -> torch.Tensor:
+def threshold_noise(noise: torch.Tensor, params: Params,
+                    select: str = 'auto') -> torch.Tensor:
     """FMix's threshold of ``noise`` (float ``(N, 1, H, W)``) at the shares
-    ``params['lam']``: see :func:`render_fmix`."""
+    ``params['lam']``: see :func:`render_fmix` (``select``: see
+    :func:`_fmix_rank_select`)."""
     n, _, h, w = noise.shape
     flat = noise.view(n, h * w)
     count = torch.round(params['lam'] * (h * w)).view(-1, 1)
     if 'soft' not in params:
-        return _fmix_rank_select(flat, count).view(n, 1, h, w)
+        return _fmix_rank_select(flat, count, select).view(n, 1, h, w)
     order = flat.argsort(dim=1, descending=True)
     soft = torch.round(params['soft'] * (h * w)).view(-1, 1)
     rank = torch.arange(h * w, device=flat.device, dtype=torch.float32) + 0.5

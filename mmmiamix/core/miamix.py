@@ -46,7 +46,7 @@ from .mask_augment import (check_windows, default_smooth_windows,
 from .geometry import rotation_shear, warp, warp_theta
 from .masks import (MASK_METHODS, Params, fmix_band_shape, fmix_noise,
                     fmix_params, fmix_scale, gaussian_coefficients,
-                    render_boxes, render_gaussian, threshold_noise)
+                    render_boxes, render_gaussian, threshold_owned_noise)
 from .sampling import (Generator, categorical_from_uniform,
                        partners_from_uniform)
 from .second_view import ViewConfig
@@ -451,8 +451,9 @@ class MiAMix(MixAugment):
                     torch.where(flat(draws.warp).view(-1, 1, 1, 1), warped,
                                 noise, out=noise)
                     del warped
-                field = threshold_noise(noise, params)
-                del noise
+                holder = [noise]
+                del noise  # the threshold gives up the noise's storage
+                field = threshold_owned_noise(holder, params)
             elif fam == 'constant':
                 field = draws.masks[self.methods[members[0]]]['lam']
                 field = field.view(-1, 1, 1, 1)
@@ -470,8 +471,9 @@ class MiAMix(MixAugment):
                     field = render_boxes(value, size, affine)
                 else:
                     field = render_gaussian(value, size)
-            if cut is None:
-                cut = field.expand(slots, 1, *size).contiguous()
+            if cut is None:  # the first family's masks become the buffer
+                cut = field if field.shape == (slots, 1, *size) else \
+                    field.expand(slots, 1, *size).contiguous()
             else:
                 index = ('constant', 'boxes', 'gaussian', 'noise').index(fam)
                 torch.where(code == index, field, cut, out=cut)
