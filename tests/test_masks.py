@@ -336,3 +336,40 @@ def test_fmix_select_by_sort_equals_kthvalue():
     top = flat.masked_fill(a == 0, float('inf')).amin(1)
     rest = flat.masked_fill(a == 1, float('-inf')).amax(1)
     assert (top >= rest).all()  # the ones hold the largest values
+
+
+def test_smoothing_is_gaussian_by_default_box_as_option():
+    """DESIGN §3 / paper §4.7: Gaussian kernels with OpenCV's sigma for the
+    window; §3.2.3's average filter as smooth_filter='box'. Each mask is
+    filtered with its own window in one pass."""
+    from mmmiamix.core import MiAMix, smooth_masks, smoothing_kernels
+    from mmmiamix.core.mask_augment import gaussian_sigma
+    windows = (5, 9, 45)
+    gauss = smoothing_kernels(windows, 'gaussian')
+    assert gauss.shape == (4, 45)
+    assert torch.allclose(gauss.sum(1), torch.ones(4))
+    for row, k in zip(gauss, windows):
+        sigma = 0.3 * ((k - 1) * 0.5 - 1) + 0.8
+        assert gaussian_sigma(k) == pytest.approx(sigma)
+        taps = row[row > 0]
+        assert taps.numel() == k
+        x = torch.arange(k, dtype=torch.float64) - (k - 1) / 2
+        want = torch.exp(-x ** 2 / (2 * sigma ** 2))
+        assert torch.allclose(taps.double(), want / want.sum(), atol=1e-6)
+    box = smoothing_kernels(windows, 'box')
+    assert torch.allclose(box[0][box[0] > 0], torch.full((5, ), 0.2))
+    # per-mask windows in one call equal one call per window
+    masks = make_mask('cutmix', torch.full((3, ), 0.3), (32, 32))
+    both = smooth_masks(masks, box[:3])
+    for i, k in enumerate(windows):
+        single = smooth_masks(masks[i:i + 1], smoothing_kernels((k, ), 'box')[:1])
+        assert torch.allclose(both[i], single[0], atol=1e-6)
+    # the box option matches the integral-image box filter
+    assert torch.allclose(smooth_masks(masks[:1], box[:1]), box_filter(
+        masks[:1], 5), atol=1e-5)
+    assert MiAMix().smooth_filter == 'gaussian'
+    # a Gaussian smooths less than the box of the same window
+    g = smooth_masks(masks[:1], gauss[:1])
+    b = smooth_masks(masks[:1], box[:1])
+    soft = ((g > 0.01) & (g < 0.99)).sum()
+    assert 0 < soft < ((b > 0.01) & (b < 0.99)).sum()
