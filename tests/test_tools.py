@@ -289,3 +289,27 @@ def test_rank_seed_warning():
     assert check_rank_seed(cfg, world_size=1)
     cfg.randomness.diff_rank_seed = True
     assert check_rank_seed(cfg, world_size=4)
+
+
+def test_robustness_model_takes_top_level_preprocessor():
+    """The dataset base files put mean/std in a top-level data_preprocessor,
+    which mmengine's Runner gives the model: the robustness tool must too
+    (it built the model unnormalised)."""
+    import importlib.util
+    from mmengine.config import Config
+    spec = importlib.util.spec_from_file_location(
+        'test_robustness_tool', osp.join(TOOLS, 'test_robustness.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'cifar10',
+                                   'resnet18_vanilla.py'))
+    assert 'data_preprocessor' not in cfg.model or \
+        cfg.model.data_preprocessor.get('mean') is None
+    import torch
+
+    import mmmiamix  # noqa: F401  (registers the project's modules)
+    from unittest import mock
+    with mock.patch.object(tool, 'load_checkpoint'):
+        model = tool.build_model(cfg, 'unused.pth', 'cpu')
+    mean = model.data_preprocessor.mean.flatten()
+    assert torch.allclose(mean, torch.tensor(cfg.data_preprocessor.mean))

@@ -134,7 +134,14 @@ def parse_args(argv=None):
 
 def build_model(cfg, checkpoint, device):
     from mmpretrain.registry import MODELS
-    model = MODELS.build(cfg.model)
+    model_cfg = deepcopy(cfg.model)
+    # As mmengine's Runner does: a top-level data_preprocessor (the
+    # project's dataset base files put mean/std there) is the model's unless
+    # the model names its own.
+    if cfg.get('data_preprocessor') is not None:
+        model_cfg.setdefault('data_preprocessor', deepcopy(
+            cfg.data_preprocessor))
+    model = MODELS.build(model_cfg)
     load_checkpoint(model, checkpoint, map_location='cpu')
     return model.to(device).eval()
 
