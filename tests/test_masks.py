@@ -135,7 +135,6 @@ def test_gaussian_mean_statistics(method):
     assert ((mean / lam - 1).abs() < 0.03).all()
 
 
-
 @pytest.mark.parametrize('method', ['gmix', 'agmix'])
 def test_gaussian_smaller_share_rule(method):
     """DESIGN §3: the blob carries min(lam, 1 - lam) and is inverted above
@@ -362,7 +361,8 @@ def test_smoothing_is_gaussian_by_default_box_as_option():
     masks = make_mask('cutmix', torch.full((3, ), 0.3), (32, 32))
     both = smooth_masks(masks, box[:3])
     for i, k in enumerate(windows):
-        single = smooth_masks(masks[i:i + 1], smoothing_kernels((k, ), 'box')[:1])
+        single = smooth_masks(masks[i:i + 1],
+                              smoothing_kernels((k, ), 'box')[:1])
         assert torch.allclose(both[i], single[0], atol=1e-6)
     # the box option matches the integral-image box filter
     assert torch.allclose(smooth_masks(masks[:1], box[:1]), box_filter(

@@ -170,4 +170,3 @@ def check_alpha(name: str, value) -> float:
         raise ValueError(f'{name} must be in (0, {MAX_ALPHA:g}], got '
                          f'{value!r}')
     return value
-

@@ -47,11 +47,10 @@ def default_smooth_windows(size: Tuple[int, int]) -> Tuple[int, ...]:
     return tuple(windows)
 
 
-def sample_rotation_shear_from_uniform(u_angle: torch.Tensor,
-                                      u_shear: torch.Tensor,
-                                      rotation_range: Tuple[float, float],
-                                      shear_range: Tuple[float, float]
-                                      ) -> torch.Tensor:
+def sample_rotation_shear_from_uniform(
+        u_angle: torch.Tensor, u_shear: torch.Tensor,
+        rotation_range: Tuple[float, float],
+        shear_range: Tuple[float, float]) -> torch.Tensor:
     """Per-sample ``R(angle) @ S(shear)``, angles uniform in the ranges
     (degrees), from uniforms ``u_angle``, ``u_shear`` (float ``(n,)`` in [0,
     1)): float32 ``(n, 2, 2)``."""

@@ -31,7 +31,7 @@ from typing import Callable, Dict, NamedTuple, Optional, Tuple
 
 import torch
 
-from .geometry import pixel_axes, sample_coords, warp
+from .geometry import pixel_axes, warp
 from .sampling import Generator
 
 Params = Dict[str, torch.Tensor]
@@ -324,8 +324,8 @@ def agmix_params(lam: torch.Tensor, u: torch.Tensor, size: Size,
     rotation ``theta ~ U(angle_range)`` (degrees; stored in radians), from 4
     uniforms."""
     params = gmix_params(lam, u, size)
-    q = (q_range[0] + (q_range[1] - q_range[0]) * u[..., 2]).clamp_(-0.999,
-                                                                   0.999)
+    q = (q_range[0] + (q_range[1] - q_range[0]) * u[..., 2]).clamp_(
+        -0.999, 0.999)
     lo, hi = math.radians(angle_range[0]), math.radians(angle_range[1])
     params.update(q=q, theta=lo + (hi - lo) * u[..., 3])
     return params

@@ -167,7 +167,8 @@ class MiAMix(MixAugment):
             one-view path's second view (flip, crop-and-resize, shift).
             Formerly ``second_view`` (still accepted, deprecated).
         method_kwargs (dict, optional): per-method arguments, e.g.
-            ``dict(fmix=dict(decay_power=3.0), agmix=dict(q_range=(-.5, .5)))``.
+            ``dict(fmix=dict(decay_power=3.0),
+            agmix=dict(q_range=(-.5, .5)))``.
         render (str): ``'dense'``, ``'compact'`` or ``'auto'`` (default):
             see the module docstring. Results are the same.
         num_classes, label_smoothing, prob, check_values: the front door of

@@ -9,6 +9,15 @@ from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 
 
+def data_preprocessor(runner):
+    """The data preprocessor of the runner's model (unwrapped from DDP), or
+    None."""
+    model = runner.model
+    if is_model_wrapper(model):
+        model = model.module
+    return getattr(model, 'data_preprocessor', None)
+
+
 @HOOKS.register_module()
 class MixedBatchVisualizationHook(Hook):
     """Save the first training batch of every ``interval``-th epoch (and of
@@ -56,12 +65,7 @@ class MixedBatchVisualizationHook(Hook):
         self.last_path: Optional[str] = None
 
     # ------------------------------------------------------------ helpers
-    @staticmethod
-    def _preprocessor(runner):
-        model = runner.model
-        if is_model_wrapper(model):
-            model = model.module
-        return getattr(model, 'data_preprocessor', None)
+    _preprocessor = staticmethod(data_preprocessor)
 
     def _capture(self, module, args, output):
         if self._captured is not None or not module.training:

@@ -2,8 +2,9 @@
 from typing import List, Optional, Tuple
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
+
+from .hooks import data_preprocessor
 
 
 def _check_start(name, value):
@@ -88,12 +89,7 @@ class MixingOffHook(Hook):
                       f'iteration {runner.iter + 1}')
 
     # ------------------------------------------------------------ helpers
-    @staticmethod
-    def _preprocessor(runner):
-        model = runner.model
-        if is_model_wrapper(model):
-            model = model.module
-        return getattr(model, 'data_preprocessor', None)
+    _preprocessor = staticmethod(data_preprocessor)
 
     def _set(self, runner, off: bool, when: str) -> None:
         if off == self.off:

@@ -169,7 +169,8 @@ def _check_zip(filename: str, size: int, with_crc: bool) -> Optional[str]:
     except zipfile.BadZipFile as e:
         return (f'it is not a complete zip archive ({e}; {size} bytes): '
                 'probably truncated, e.g. by a process killed while saving')
-    except (OSError, EOFError, ValueError, NotImplementedError) as e:
+    # RuntimeError: zipfile's unsupported compression or encryption
+    except (OSError, EOFError, ValueError, RuntimeError) as e:
         return f'its zip structure cannot be read ({e}; {size} bytes)'
     return None
 
