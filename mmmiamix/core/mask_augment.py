@@ -21,8 +21,6 @@ from typing import Sequence, Tuple
 import torch
 import torch.nn.functional as F
 
-from .geometry import rotation_shear
-from .sampling import Generator
 
 #: The paper's smoothing windows (§4.7) at 64x64 and 224x224 pixels.
 PAPER_WINDOWS = {64: (5, 7, 11, 13), 224: (9, 15, 25, 35, 45)}
@@ -45,28 +43,6 @@ def default_smooth_windows(size: Tuple[int, int]) -> Tuple[int, ...]:
         if odd not in windows:
             windows.append(odd)
     return tuple(windows)
-
-
-def sample_rotation_shear_from_uniform(
-        u_angle: torch.Tensor, u_shear: torch.Tensor,
-        rotation_range: Tuple[float, float],
-        shear_range: Tuple[float, float]) -> torch.Tensor:
-    """Per-sample ``R(angle) @ S(shear)``, angles uniform in the ranges
-    (degrees), from uniforms ``u_angle``, ``u_shear`` (float ``(n,)`` in [0,
-    1)): float32 ``(n, 2, 2)``."""
-    lo, hi = (math.radians(v) for v in rotation_range)
-    angle = u_angle * (hi - lo) + lo
-    lo, hi = (math.radians(v) for v in shear_range)
-    return rotation_shear(angle, u_shear * (hi - lo) + lo)
-
-
-def sample_rotation_shear(n: int, rotation_range: Tuple[float, float],
-                          shear_range: Tuple[float, float], device,
-                          generator: Generator = None) -> torch.Tensor:
-    """Draw :func:`sample_rotation_shear_from_uniform` for ``n`` masks."""
-    u = torch.rand(2, n, device=device, generator=generator)
-    return sample_rotation_shear_from_uniform(u[0], u[1], rotation_range,
-                                              shear_range)
 
 
 def gaussian_sigma(window: int) -> float:

@@ -105,21 +105,6 @@ def categorical_from_uniform(cumulative: torch.Tensor,
     return index.clamp_(max=cumulative.shape[0] - 1)
 
 
-def sample_categorical(weights: torch.Tensor, n: int,
-                       generator: Generator = None) -> torch.Tensor:
-    """``n`` i.i.d. indices drawn with probabilities ``weights / sum``.
-
-    Args:
-        weights: float ``(K,)`` >= 0 with a positive sum, on the device.
-    Returns:
-        long ``(n,)`` in [0, K).
-    """
-    cumulative = weights.double().cumsum(0) / weights.double().sum()
-    u = torch.rand(n, dtype=torch.float64, device=weights.device,
-                   generator=generator)
-    return categorical_from_uniform(cumulative, u)
-
-
 def partners_from_uniform(u_self: torch.Tensor, u_other: torch.Tensor,
                           p_self: float) -> torch.Tensor:
     """Partner of each sample (paper §3.2.1) from two uniform draws.
@@ -151,10 +136,3 @@ def _arange(n: int, device) -> torch.Tensor:
             _ARANGE.clear()
         value = _ARANGE[key] = torch.arange(n, device=device)
     return value
-
-
-def sample_partners(n: int, p_self: float, device,
-                    generator: Generator = None) -> torch.Tensor:
-    """Partner of each sample: see :func:`partners_from_uniform`."""
-    u = torch.rand(2, n, device=device, generator=generator)
-    return partners_from_uniform(u[0], u[1], p_self)
