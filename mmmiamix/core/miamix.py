@@ -21,10 +21,10 @@ sample ``i``); a slot beyond its sample's ``k`` asks for a share of 0, so
 every method renders it empty.
 
 Rendering (``render``): ``'dense'`` renders each mask *family* (boxes for
-cutmix and gridmix, a Gaussian for gmix and agmix, noise for fmix) once over
-the slots of a layer and selects per slot, then smooths every slot with its
-own window in one pass: no host-device sync, and an op count that depends on
-``k_max`` only. ``'compact'`` gathers each method's slots first (``nonzero``,
+cutmix and gridmix, a Gaussian for gmix and agmix, noise for fmix, mixup's
+constant) once over all slots and selects per slot, then smooths every slot
+with its own window in one pass: no host-device sync, and an op count that
+depends on neither the batch nor the image size (299 for the defaults). ``'compact'`` gathers each method's slots first (``nonzero``,
 a sync on CUDA) and computes only those: less arithmetic, so faster on CPU.
 Both give the same values draw for draw; ``'auto'`` is compact on CPU and
 dense elsewhere.
