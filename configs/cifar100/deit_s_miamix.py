@@ -12,13 +12,7 @@ custom_imports = dict(imports=['mmmiamix'], allow_failed_imports=False)
 model = dict(
     train_cfg=dict(augments=_base_.miamix_augment))
 
-# The paper's two-view path (§3.2.1, DESIGN §4): the baseline's own
-# training transforms (those of ./deit_s_vanilla.py,
-# taken from it here, so the two cannot drift apart) run twice on every
-# image, drawing independent random augmentations; the
-# TwoViewClsDataPreprocessor normalises both views and MiAMix takes every
-# partner, self-mixing included, from the second view. Only the first view
-# reaches the model. Data-loading cost of the second view on CPU workers:
+# Two views (§3.2.1). Data-loading cost of the second view on CPU workers:
 # 1.9x the baseline's (193 against 100 CPU ms per batch of 100:
 # RandAugment at 224x224 twice per image);
 # tools/benchmark_dataloader.py, docs/reproduce.md ("The second view").
@@ -29,6 +23,5 @@ train_dataloader = dict(dataset=dict(pipeline=[
         transforms=[_base_.train_dataloader.dataset.pipeline[:-1]]),
     dict(type='PackInputs'),
 ]))
-# Same normalisation as the baseline (mmengine merges this dict into the
-# dataset's data_preprocessor); only the class changes.
+# Same normalisation as the baseline; only the class changes.
 data_preprocessor = dict(type='TwoViewClsDataPreprocessor')

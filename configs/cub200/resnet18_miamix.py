@@ -15,13 +15,7 @@ model = dict(
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0, use_soft=True)),
     train_cfg=dict(augments=dict(_base_.miamix_augment, alpha=0.5)))
 
-# The paper's two-view path (§3.2.1, DESIGN §4): the baseline's own
-# training transforms (those of ./resnet18_vanilla.py,
-# taken from it here, so the two cannot drift apart) run twice on every
-# image, drawing independent random augmentations; the
-# TwoViewClsDataPreprocessor normalises both views and MiAMix takes every
-# partner, self-mixing included, from the second view. Only the first view
-# reaches the model. Data-loading cost of the second view on CPU workers:
+# Two views (§3.2.1). Data-loading cost of the second view on CPU workers:
 # 1.3x the baseline's (29.1 against 22.6 CPU ms per batch of
 # 32; the JPEG is decoded once);
 # tools/benchmark_dataloader.py, docs/reproduce.md ("The second view").
@@ -33,6 +27,5 @@ train_dataloader = dict(dataset=dict(pipeline=[
         transforms=[_base_.train_dataloader.dataset.pipeline[1:-1]]),
     dict(type='PackInputs'),
 ]))
-# Same normalisation as the baseline (mmengine merges this dict into the
-# dataset's data_preprocessor); only the class changes.
+# Same normalisation as the baseline; only the class changes.
 data_preprocessor = dict(type='TwoViewClsDataPreprocessor')

@@ -9,6 +9,20 @@
 # (mmengine merges dicts key by key). The key `miamix_augment` stays in
 # the resolved config; nothing reads it but these method configs.
 #
+# What every MiAMix method config adds to its baseline (it cannot live here:
+# each refers to its own baseline's pipeline):
+# - the batch augment runs in the data preprocessor: in mmpretrain 1.2
+#   ImageClassifier passes model.train_cfg to ClsDataPreprocessor as
+#   `batch_augments`, which also turns labels into one-hot scores; the mixed
+#   (soft) scores need the soft cross-entropy;
+# - the paper's two-view path (§3.2.1, DESIGN §4): the baseline's own
+#   training transforms, taken from it so the two cannot drift apart, run
+#   twice on every image under MultiView(num_views=2), drawing independent
+#   augmentations; TwoViewClsDataPreprocessor normalises both views (the
+#   baseline's mean and std: mmengine merges the dict into the dataset's
+#   data_preprocessor) and MiAMix takes every partner, self-mixing
+#   included, from the second view. Only the first view reaches the model.
+#
 # alpha=2.0, not the 1.0 written in §4.1: Table 2 gives 2 as the default
 # and §4.5.6 / Figure 3 find alpha=2 best for CNNs on CIFAR-100 and
 # Tiny-ImageNet (§4.1's "alpha = 1" contradicts both).
