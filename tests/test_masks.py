@@ -217,6 +217,25 @@ def test_rotated_cutmix_is_exact_binary_box():
     assert rows[32] > 2 * rows[nonzero[0]]
 
 
+@pytest.mark.parametrize('method', ['cutmix', 'gridmix'])
+@pytest.mark.parametrize('size', [(32, 32), (24, 40)])
+def test_unwarped_boxes_render_separably_as_the_identity_warp(method, size):
+    """With no warp the boxes render as rows x columns; that equals the
+    general path given the identity, bit for bit."""
+    torch.manual_seed(12)
+    lam = torch.rand(64)
+    spec = MASK_METHODS[method]
+    params = spec.sample(lam, size)
+    identity = torch.eye(2).expand(64, 2, 2)
+    plain = spec.render(params, size)
+    assert torch.equal(plain, spec.render(params, size, identity))
+    assert ((plain == 0) | (plain == 1)).all()
+    turned = spec.render(params, size, rotation_shear(
+        torch.full((64, ), 0.3), torch.zeros(64)))
+    assert not torch.equal(plain, turned)  # the general path still warps
+    assert (plain.sum(dim=(1, 2, 3)) > 0).float().mean() > 0.9
+
+
 def test_rotated_fmix_keeps_exact_mean():
     torch.manual_seed(8)
     size = (32, 48)

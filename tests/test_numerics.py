@@ -77,6 +77,44 @@ def test_non_finite_pixel_stays_in_its_image(value, render):
             assert torch.isfinite(mixed[i]).all()
 
 
+def _blend_case(dtype, bad=None):
+    torch.manual_seed(4)
+    x = torch.randn(6, 3, 8, 8).to(dtype)
+    p = torch.randn(6, 3, 8, 8).to(dtype)
+    keep = torch.rand(6, 1, 8, 8)
+    keep[keep < 0.3] = 0
+    keep[keep > 0.7] = 1
+    if bad is not None:
+        x[0, 1] = bad  # a whole channel: it meets weights 0, 1 and between
+        p[1, 2] = bad
+    return x, p, keep
+
+
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float64,
+                                   torch.bfloat16])
+@pytest.mark.parametrize('bad', [None, float('nan'), float('inf'), -3e38])
+def test_blend_fast_path_equals_the_select(dtype, bad):
+    """The CPU's in-place blend (``sync_free=False``) gives the selecting
+    blend's values: for tame batches by one lerp in place, for batches with
+    NaN, Inf or values that could overflow ``x - p`` by the select."""
+    from mmmiamix.core import blend_images
+    if bad == -3e38 and dtype != torch.float32:
+        bad = torch.finfo(dtype).min
+    x, p, keep = _blend_case(dtype, bad)
+    w = keep.to(dtype)
+    want = torch.where(w == 1, x, torch.where(w == 0, p, torch.lerp(p, x, w)))
+    want_partner = p.clone()
+    fast = blend_images(x, p, keep, inplace=True, sync_free=False)
+    torch.testing.assert_close(fast, want, rtol=0, atol=0, equal_nan=True)
+    assert fast.dtype == dtype
+    # in place exactly when the batch is tame; the input is never touched
+    assert (fast.data_ptr() == p.data_ptr()) == (bad is None)
+    if bad is not None:
+        assert torch.equal(p.nan_to_num(), want_partner.nan_to_num())
+    slow = blend_images(x, want_partner, keep)
+    torch.testing.assert_close(slow, want, rtol=0, atol=0, equal_nan=True)
+
+
 @pytest.mark.parametrize('second', [False, True])
 def test_inputs_that_require_grad(second):
     """Mixing features (or adversarial examples): gradients reach both

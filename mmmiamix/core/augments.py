@@ -59,7 +59,8 @@ class MaskMix(MixAugment):
         cut = MASK_METHODS[self.method].render(params, size)
         perm = params['perm']
         mixed, mixed_scores, _ = blend(inputs, gather_partners(inputs, perm),
-                                       1 - cut, scores, perm)
+                                       1 - cut, scores, perm, inplace=True,
+                                       sync_free=inputs.device.type != 'cpu')
         return mixed, mixed_scores
 
     def __repr__(self):

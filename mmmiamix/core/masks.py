@@ -118,20 +118,31 @@ def render_boxes(box: torch.Tensor, size: Size,
             :mod:`.geometry`), or None for the identity.
     """
     n = box.shape[0]
-    if affine is None:
-        affine = torch.eye(2, device=box.device).expand(n, 2, 2)
-    dy, dx = centred_axes(size, box.device)
-    # Rows (y, x) of the sampled coordinates: y = a10 dx + a11 dy + H / 2,
-    # x = a00 dx + a01 dy + W / 2; the centre is folded into the start.
-    a = affine.flip(1).view(n, 2, 2, 1, 1)
     start, extent, cell, hole, offset = box.view(n, 2, 5, 1, 1).unbind(2)
-    local = torch.addcmul(a[:, :, 1] * dy - (start - _half(size, box)),
-                          a[:, :, 0], dx)
-    inside = local >= 0  # in place from here: one float pair, one bool pair
+    start = start - _half(size, box)  # the centre folded into the start
+    dy, dx = centred_axes(size, box.device)
+    if affine is None:  # separable: the rows' test times the columns'
+        rows = _in_holes(dy - start[:, :1], *(
+            t[:, :1] for t in (extent, cell, hole, offset)))
+        cols = _in_holes(dx - start[:, 1:], *(
+            t[:, 1:] for t in (extent, cell, hole, offset)))
+        return (rows & cols).float()
+    # Rows (y, x) of the sampled coordinates: y = a10 dx + a11 dy + H / 2,
+    # x = a00 dx + a01 dy + W / 2.
+    a = affine.flip(1).view(n, 2, 2, 1, 1)
+    local = torch.addcmul(a[:, :, 1] * dy - start, a[:, :, 0], dx)
+    return _in_holes(local, extent, cell, hole, offset).all(
+        1, keepdim=True).float()
+
+
+def _in_holes(local: torch.Tensor, extent: torch.Tensor, cell: torch.Tensor,
+              hole: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
+    """``0 <= local < extent`` and ``(local - offset) mod cell < hole``,
+    bool, broadcast; ``local`` (float, owned) is overwritten."""
+    inside = local >= 0  # in place from here
     inside &= local < extent
     inside &= local.sub_(offset).remainder_(cell) < hole
-    del local
-    return inside.all(1, keepdim=True).float()
+    return inside
 
 
 def _half(size: Size, like: torch.Tensor) -> torch.Tensor:

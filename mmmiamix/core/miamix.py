@@ -594,7 +594,8 @@ class MiAMix(MixAugment):
             weight = draws.base_share
         if details:
             record.update(partner_images=partners.clone())
-        mixed = blend_images(inputs, partners, keep)
+        mixed = blend_images(inputs, partners, keep, inplace=True,
+                             sync_free=not self._compact(inputs.device))
         scores = mix_scores(batch_score, draws.partner, weight)
         record.update(draws=draws, keep=keep, weight=weight, mixed=mixed,
                       scores=scores)
