@@ -392,3 +392,24 @@ def test_smoothing_is_gaussian_by_default_box_as_option():
     b = smooth_masks(masks[:1], box[:1])
     soft = ((g > 0.01) & (g < 0.99)).sum()
     assert 0 < soft < ((b > 0.01) & (b < 0.99)).sum()
+
+
+def test_separable_smoothing_equals_the_two_dimensional_one():
+    """The compact path smooths unwarped boxes as rows times columns: equal
+    to smoothing the rendered mask, edges included."""
+    from mmmiamix.core.mask_augment import (smooth_masks, smooth_separable,
+                                            smoothing_kernels)
+    from mmmiamix.core.masks import box_axes, render_boxes
+    torch.manual_seed(13)
+    size = (40, 28)
+    spec = MASK_METHODS['gridmix']
+    box = spec.family_params(spec.sample(torch.rand(9) * 0.6, size))
+    box[0, :, 0] = -3.0  # a box over the top-left corner: replicated edges
+    kernels = smoothing_kernels((3, 7, 11))[torch.arange(9) % 4]
+    rows, cols = box_axes(box, size)
+    plain = render_boxes(box, size)
+    assert torch.equal((rows & cols).float(), plain)
+    got = smooth_separable(rows.float(), cols.float(), kernels)
+    want = smooth_masks(plain, kernels)
+    assert not torch.equal(want, plain)
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-6)

@@ -163,6 +163,11 @@ def test_merges():
                     1 - cut.sum(1, keepdim=True).clamp(max=1))
         assert torch.allclose(d['keep'], expected)
         assert torch.allclose(d['weight'], d['keep'].mean((1, 2, 3)))
+        # the compact path's merge into the cut buffer gives the same keep
+        # mask and leaves the recorded cut masks alone (it takes a copy)
+        inplace = aug.merge(cut.clone(), inplace=True)
+        assert torch.allclose(inplace, expected, atol=1e-6)
+        assert torch.equal(aug.merge(cut), d['keep'])
 
 
 @pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])

@@ -88,6 +88,29 @@ def smooth_masks(masks: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
     return out.view(n, 1, h, w)
 
 
+def smooth_separable(rows: torch.Tensor, cols: torch.Tensor,
+                     kernels: torch.Tensor) -> torch.Tensor:
+    """:func:`smooth_masks` of the masks ``rows * cols``, filtering each
+    factor alone (the padding and the filter are separable too).
+
+    Args:
+        rows: float ``(N, 1, H, 1)``; cols: float ``(N, 1, 1, W)``.
+        kernels: float ``(N, K)``, K odd, each row summing to 1.
+    Returns:
+        float ``(N, 1, H, W)``.
+    """
+    n, k = kernels.shape
+    r = k // 2
+    weight = kernels.to(rows.dtype).view(n, 1, k)
+
+    def smooth(line):  # (N, L) filtered along L
+        padded = F.pad(line.view(1, n, -1), (r, r), mode='replicate')
+        return F.conv1d(padded, weight, groups=n).view(n, -1)
+
+    return (smooth(rows.reshape(n, -1)).view(n, 1, -1, 1) *
+            smooth(cols.reshape(n, -1)).view(n, 1, 1, -1))
+
+
 def box_filter(masks: torch.Tensor, window: int) -> torch.Tensor:
     """Average over ``window x window`` neighbourhoods, replicating edges.
 

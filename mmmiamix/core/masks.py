@@ -117,22 +117,35 @@ def render_boxes(box: torch.Tensor, size: Size,
         affine: float ``(N, 2, 2)`` on ``(x, y)`` about the centre (see
             :mod:`.geometry`), or None for the identity.
     """
+    if affine is None:  # separable: the rows' test times the columns'
+        rows, cols = box_axes(box, size)
+        return (rows & cols).float()
     n = box.shape[0]
     start, extent, cell, hole, offset = box.view(n, 2, 5, 1, 1).unbind(2)
     start = start - _half(size, box)  # the centre folded into the start
     dy, dx = centred_axes(size, box.device)
-    if affine is None:  # separable: the rows' test times the columns'
-        rows = _in_holes(dy - start[:, :1], *(
-            t[:, :1] for t in (extent, cell, hole, offset)))
-        cols = _in_holes(dx - start[:, 1:], *(
-            t[:, 1:] for t in (extent, cell, hole, offset)))
-        return (rows & cols).float()
     # Rows (y, x) of the sampled coordinates: y = a10 dx + a11 dy + H / 2,
     # x = a00 dx + a01 dy + W / 2.
     a = affine.flip(1).view(n, 2, 2, 1, 1)
     local = torch.addcmul(a[:, :, 1] * dy - start, a[:, :, 0], dx)
     return _in_holes(local, extent, cell, hole, offset).all(
         1, keepdim=True).float()
+
+
+def box_axes(box: torch.Tensor, size: Size
+             ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The unwarped mask of :func:`render_boxes` as its two factors: bool
+    ``rows (N, 1, H, 1)`` and ``cols (N, 1, 1, W)``, the mask being ``rows &
+    cols``."""
+    n = box.shape[0]
+    start, extent, cell, hole, offset = box.view(n, 2, 5, 1, 1).unbind(2)
+    start = start - _half(size, box)  # the centre folded into the start
+    dy, dx = centred_axes(size, box.device)
+    rows = _in_holes(dy - start[:, :1], *(
+        t[:, :1] for t in (extent, cell, hole, offset)))
+    cols = _in_holes(dx - start[:, 1:], *(
+        t[:, 1:] for t in (extent, cell, hole, offset)))
+    return rows, cols
 
 
 def _in_holes(local: torch.Tensor, extent: torch.Tensor, cell: torch.Tensor,
@@ -418,7 +431,7 @@ def fmix_noise(params: Params, size: Size,
     full[:, _fmix_rows(size, spec.device)] = spec
     noise = torch.fft.irfft(torch.fft.ifft(full, dim=1), n=w).unsqueeze(1)
     if affine is not None:
-        noise = warp(noise, affine)
+        noise = warp(noise, affine, lean=True)
     return noise
 
 

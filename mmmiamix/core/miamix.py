@@ -42,10 +42,10 @@ from .checks import (check_alpha, check_choice,
                      check_weights)
 from .front import MixAugment
 from .mask_augment import (check_windows, default_smooth_windows,
-                           smooth_masks, smoothing_kernels)
+                           smooth_masks, smooth_separable, smoothing_kernels)
 from .geometry import rotation_shear, warp, warp_theta
-from .masks import (MASK_METHODS, Params, fmix_band_shape, fmix_noise,
-                    fmix_params, fmix_scale, gaussian_coefficients,
+from .masks import (MASK_METHODS, Params, box_axes, fmix_band_shape,
+                    fmix_noise, fmix_params, fmix_scale, gaussian_coefficients,
                     render_boxes, render_gaussian, threshold_owned_noise)
 from .sampling import (Generator, categorical_from_uniform,
                        partners_from_uniform)
@@ -286,6 +286,8 @@ class MiAMix(MixAugment):
             method_cumulative=cumulative(self.method_weights),
             augmentable=torch.tensor([s.augmentable for s in specs],
                                      device=device),
+            boxes=torch.tensor([s.family == 'boxes' for s in specs],
+                               device=device),
             family=torch.tensor([families.index(s.family) for s in specs],
                                 device=device),
             identity=torch.eye(2, device=device).view(1, 2, 2),
@@ -402,14 +404,25 @@ class MiAMix(MixAugment):
     def keep_mask(self, draws: MiAMixDraws, size, device) -> torch.Tensor:
         """Stages 3-4: the keep mask, float32 ``(B, 1, H, W)`` in [0, 1]:
         ``prod_j (1 - M_j)`` or ``1 - clip(sum_j M_j, 0, 1)``."""
-        return self.merge(self.cut_masks(draws, size, device))
+        # The compact path (CPU) merges into the cut masks' buffer: a new
+        # buffer would cost its page faults (2 ms at 64x224x224).
+        return self.merge(self.cut_masks(draws, size, device),
+                          inplace=self._compact(device))
 
-    def merge(self, cut: torch.Tensor) -> torch.Tensor:
+    def merge(self, cut: torch.Tensor, inplace: bool = False
+              ) -> torch.Tensor:
         """Stage 4: cut masks ``(B, k_max, H, W)`` to the keep mask, float32
-        ``(B, 1, H, W)``."""
+        ``(B, 1, H, W)``; ``inplace``: into ``cut``'s first layer (a
+        strided view; ``cut`` is given up)."""
+        first = cut[:, :1]
         if self.mask_merge == 'sum':
-            return cut.sum(dim=1, keepdim=True).clamp_(max=1).neg_().add_(1)
-        keep = 1 - cut[:, :1]
+            if not inplace:
+                return cut.sum(dim=1, keepdim=True).clamp_(max=1).neg_() \
+                    .add_(1)
+            for j in range(1, cut.shape[1]):  # layers, not samples
+                first.add_(cut[:, j:j + 1])
+            return first.clamp_(max=1).neg_().add_(1)
+        keep = first.neg_().add_(1) if inplace else 1 - first
         for j in range(1, cut.shape[1]):  # layers, not samples
             keep.addcmul_(keep, cut[:, j:j + 1], value=-1)
         return keep
@@ -493,34 +506,47 @@ class MiAMix(MixAugment):
     def _compact_cuts(self, draws: MiAMixDraws, size, device,
                       augment: bool) -> torch.Tensor:
         """Every slot's cut mask, computing only the slots each method got
-        (``nonzero``: a host sync on CUDA). Float32 ``(B, k_max, H, W)``."""
+        (``nonzero``: a host sync on CUDA). Unwarped boxes that are smoothed
+        are rendered and smoothed as rows times columns. Float32 ``(B,
+        k_max, H, W)``."""
         table = self._tables(size, device)
 
         def slots(t):  # (B, k_max, ...) -> (S, ...)
             return t.reshape(-1, *t.shape[2:])
 
+        def params(name, index):  # the method's draws of those slots
+            return {key: value.index_select(0, index)
+                    for key, value in draws.masks[name].items()}
+
         method, active = slots(draws.method), slots(draws.active)
         cuts = torch.zeros(method.shape[0], 1, *size, device=device)
         warped = slots(draws.warp) & augment
+        smooth = slots(draws.smooth) & augment
+        kernels = table['kernels'][slots(draws.window)]
+        separable = smooth & ~warped & table['boxes'][method]
         affines = slots(draws.affine)
         for m, name in enumerate(self.methods):
             spec = MASK_METHODS[name]
             for rotated in (False, True):
                 hit = active & (method == m) & (warped == rotated)
-                index = hit.nonzero().squeeze(1)
-                if index.numel() == 0:
-                    continue
-                params = {key: value.index_select(0, index)
-                          for key, value in draws.masks[name].items()}
-                affine = affines.index_select(0, index) if rotated else None
-                cuts.index_copy_(0, index, spec.render(params, size, affine)
-                                 .expand(-1, 1, *size).float())
-        if augment:
-            index = slots(draws.smooth).nonzero().squeeze(1)
-            if index.numel():
-                window = slots(draws.window).index_select(0, index)
-                cuts.index_copy_(0, index, smooth_masks(
-                    cuts.index_select(0, index), table['kernels'][window]))
+                index = (hit & ~separable).nonzero().squeeze(1)
+                if index.numel():
+                    affine = affines.index_select(0, index) if rotated \
+                        else None
+                    cuts.index_copy_(0, index, spec.render(
+                        params(name, index), size, affine)
+                        .expand(-1, 1, *size).float())
+                index = (hit & separable).nonzero().squeeze(1)
+                if index.numel():
+                    rows, cols = box_axes(
+                        spec.family_params(params(name, index)), size)
+                    cuts.index_copy_(0, index, smooth_separable(
+                        rows.float(), cols.float(),
+                        kernels.index_select(0, index)))
+        index = (smooth & ~separable).nonzero().squeeze(1)
+        if index.numel():
+            cuts.index_copy_(0, index, smooth_masks(
+                cuts.index_select(0, index), kernels.index_select(0, index)))
         return cuts.view(-1, self.k_max, *size)
 
     # ----------------------------------------------------------- partners
