@@ -127,9 +127,9 @@ def render_boxes(box: torch.Tensor, size: Size,
     # Rows (y, x) of the sampled coordinates: y = a10 dx + a11 dy + H / 2,
     # x = a00 dx + a01 dy + W / 2.
     a = affine.flip(1).view(n, 2, 2, 1, 1)
-    local = torch.addcmul(a[:, :, 1] * dy - start, a[:, :, 0], dx)
-    return _in_holes(local, extent, cell, hole, offset).all(
-        1, keepdim=True).float()
+    # (no name for the coordinates: they are freed before the reduction)
+    return _in_holes(torch.addcmul(a[:, :, 1] * dy - start, a[:, :, 0], dx),
+                     extent, cell, hole, offset).all(1, keepdim=True).float()
 
 
 def box_axes(box: torch.Tensor, size: Size
