@@ -356,6 +356,39 @@ def test_fmix_select_by_sort_equals_kthvalue():
     assert (top >= rest).all()  # the ones hold the largest values
 
 
+@pytest.mark.parametrize('case', ['noise', 'ties', 'fallback'])
+def test_fmix_band_select_equals_sort(case, monkeypatch):
+    """The CPU's band select (a sample's bounds around the threshold, then
+    a padded kthvalue inside the band) gives the sort's masks: smooth noise,
+    rows of ties, the extremes, and rows whose strided sample misleads the
+    bounds (then the whole batch falls back to the full kthvalue)."""
+    from mmmiamix.core import masks
+    monkeypatch.setattr(masks, 'SELECT_SAMPLE', 64)
+    torch.manual_seed(14)
+    n, p = 32, 1600
+    if case == 'noise':
+        flat = masks.fmix_noise(masks.sample_fmix(torch.rand(n), (40, 40)),
+                                (40, 40)).view(n, p)
+    else:
+        flat = torch.randn(n, p)
+        flat[0] = 0.5  # a row of ties
+        flat[1, ::3] = 1.0  # many ties
+    if case == 'fallback':
+        flat[4] = 1.0
+        flat[4, ::25] = 0.0  # the stride-25 sample sees only the zeros
+    count = torch.randint(0, p + 1, (n, 1)).float()
+    count[2], count[3], count[4] = 0, p, p // 2
+    fallbacks = []
+    full = masks._padded_kth
+    monkeypatch.setattr(masks, '_padded_kth', lambda f, c: (
+        fallbacks.append(c is count) or full(f, c)))
+    got = masks._fmix_rank_select(flat, count, 'band')
+    assert any(fallbacks) == (case == 'fallback')
+    want = masks._fmix_rank_select(flat, count, 'sort')
+    assert torch.equal(got, want)
+    assert torch.equal(got.sum(1, keepdim=True), count)
+
+
 def test_smoothing_is_gaussian_by_default_box_as_option():
     """DESIGN §3 / paper §4.7: Gaussian kernels with OpenCV's sigma for the
     window; §3.2.3's average filter as smooth_filter='box'. Each mask is

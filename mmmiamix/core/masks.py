@@ -49,6 +49,9 @@ FMIX_MAX_CYCLES = 8
 SELECT_PIXELS = 1 << 20
 #: ... and the dense path selects in this many chunks of rows.
 SELECT_CHUNKS = 8
+#: On the CPU, rows longer than this many pixels are thresholded through a
+#: sample of as many of their values (see :func:`_band_threshold`).
+SELECT_SAMPLE = 4096
 
 
 def _column(params: Params, key: str) -> torch.Tensor:
@@ -440,33 +443,88 @@ def _fmix_rank_select(flat: torch.Tensor, count: torch.Tensor,
     """1 on the ``count`` largest values of each row, 0 elsewhere; ties at
     the threshold broken by position (the first ones win).
 
-    The threshold of each row is its ``(P - count)``-th smallest value: read
-    from one sort of the rows, or, for at most :data:`SELECT_PIXELS` values,
-    from one ``kthvalue`` (linear time) over rows padded so that one ``k``
-    serves them all. Both give the same threshold. For ``count = P`` the
-    sort's threshold is the row's minimum, whose ties (the whole row at
-    least) are all taken; the padded one is -inf.
+    The threshold of each row is its ``(P - count)``-th smallest value,
+    found in one of three ways that give the same value: a sort of the rows;
+    one ``kthvalue`` (linear time) over rows padded so that one ``k`` serves
+    them all; or, on the CPU for rows of more than :data:`SELECT_SAMPLE`
+    pixels, that ``kthvalue`` over only the band of values a sample of the
+    row places around the threshold (:func:`_band_threshold`; host reads).
+    For ``count = P`` the sort's threshold is the row's minimum, whose ties
+    (the whole row at least) are all taken; the others' is -inf.
 
     Args:
         flat: float ``(N, P)``, finite.
         count: float ``(N, 1)``, integers in [0, P].
-        select: ``'sort'``, ``'kth'`` or ``'auto'`` (by size).
+        select: ``'sort'``, ``'kth'``, ``'band'`` or ``'auto'`` (band on
+            the CPU for long rows, else kth for at most
+            :data:`SELECT_PIXELS` values, else sort).
     Returns:
         float32 ``(N, P)``, binary, each row summing to ``count``.
     """
     p = flat.shape[1]
-    if select == 'kth' or (select == 'auto'
-                           and flat.shape[0] * p <= SELECT_PIXELS):
-        # kthvalue (linear time) on rows extended by count entries of -inf
-        # and P - count of +inf: the P-th smallest of every extended row is
-        # its threshold. Its copies on the CPU are large, so only for small
-        # inputs (the compact path's few FMix rows, small images).
-        threshold = torch.cat([flat, _pad_row(count, p, flat)], 1).kthvalue(
-            p, 1, keepdim=True).values
+    if select == 'auto':
+        select = ('band' if flat.device.type == 'cpu' and p > SELECT_SAMPLE
+                  else 'kth' if flat.shape[0] * p <= SELECT_PIXELS
+                  else 'sort')
+    if select == 'band':
+        threshold = _band_threshold(flat, count)
+    elif select == 'kth':
+        threshold = _padded_kth(flat, count)
     else:
         index = (p - 1 - count).clamp_(min=0).long()
         threshold = flat.sort(1).values.gather(1, index)
     return _ones_above(flat, threshold, count)
+
+
+def _padded_kth(flat: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
+    """The ``(P - count)``-th smallest value of each row (-inf for ``count =
+    P``), float ``(N, 1)``: one ``kthvalue`` on rows extended by ``count``
+    entries of -inf and ``P - count`` of +inf, whose ``P``-th smallest is
+    the threshold. Its copies on the CPU are large (the doubled rows, their
+    int64 indices)."""
+    p = flat.shape[1]
+    return torch.cat([flat, _pad_row(count, p, flat)], 1).kthvalue(
+        p, 1, keepdim=True).values
+
+
+def _band_threshold(flat: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
+    """:func:`_padded_kth` from a band of each row's values (Floyd and
+    Rivest's selection): a strided sample of :data:`SELECT_SAMPLE` values
+    per row gives bounds around the threshold's rank, six standard
+    deviations of a sample rank apart; the values between them (a tenth of
+    the row or less) are gathered into padded rows, and the padded
+    ``kthvalue`` picks the threshold among them. Exact: should a bound miss
+    the threshold in any row (about 1e-9 per row for a random sample), the
+    whole batch falls back to :func:`_padded_kth`. Host reads (CPU)."""
+    n, p = flat.shape
+    step = p // SELECT_SAMPLE
+    sample = flat[:, ::step]
+    m = sample.shape[1]
+    rank = p - count  # 1-based rank of the threshold, in [0, P]
+    centre = (rank - 1).clamp_(min=0) * ((m - 1) / max(p - 1, 1))
+    spread = 3 * math.sqrt(m)
+
+    def bound(at, beyond):  # the sample's value at 0-based rank `at`
+        value = _padded_kth(sample, (m - 1 - at.clamp(0, m - 1)).float())
+        return torch.where((at < 0) | (at >= m), beyond, value)
+
+    low = bound((centre - spread).floor_().long(), -math.inf)
+    high = bound((centre + spread).ceil_().long(), math.inf)
+    below = (flat < low).sum(1, keepdim=True, dtype=torch.int32)
+    band = (flat >= low) & (flat <= high)
+    size = band.sum(1, keepdim=True, dtype=torch.int32)
+    need = rank - below  # 1-based rank of the threshold inside the band
+    if not bool(((need >= 1) & (need <= size) | (rank == 0)).all()):
+        return _padded_kth(flat, count)
+    # the band's values, row by row, into rows padded with +inf
+    row, col = band.nonzero().unbind(1)
+    first = size.cumsum(0).sub_(size).squeeze(1)  # of each row's values
+    rows = flat.new_full((n, int(size.max())), math.inf)
+    rows[row, torch.arange(row.shape[0], device=flat.device) - first[row]] = \
+        flat[row, col]
+    need = need.clamp_(min=1)
+    threshold = _padded_kth(rows, (rows.shape[1] - need).float())
+    return torch.where(rank == 0, -math.inf, threshold)
 
 
 def _ones_above(flat, threshold, count, rows=None):
@@ -478,7 +536,9 @@ def _ones_above(flat, threshold, count, rows=None):
     del flat
     if rows:
         rows.clear()
-    need = count - above.sum(1, keepdim=True)
+    # (counts in int32: a bool sum to int64 first copies the mask, 10x
+    # slower on the CPU)
+    need = count - above.sum(1, keepdim=True, dtype=torch.int32)
     first = tie.cumsum(1, dtype=torch.int32) <= need
     return (above | tie & first).float()
 
