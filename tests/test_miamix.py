@@ -149,7 +149,10 @@ def test_dense_and_compact_rendering_agree(kwargs):
     a = MiAMix(render='dense', **kwargs)(x, y)
     torch.manual_seed(9)
     b = MiAMix(render='compact', **kwargs)(x, y)
-    assert torch.allclose(a[0], b[0], atol=1e-6)
+    # the compact path builds the second view's sampling grid by
+    # broadcasting, the dense one with affine_grid: coordinates that differ
+    # in their last bits move a resampled pixel by a few 1e-6
+    assert torch.allclose(a[0], b[0], atol=1e-5)
     assert torch.allclose(a[1], b[1], atol=1e-6)
 
 

@@ -337,11 +337,18 @@ def print_ops(res, device):
           f'{b}x3x{h}x{w}, {res["host_threads"]} thread(s)  '
           f'(ops: fewest – most over {res["draws"]} draws; host: median ms)')
     print()
-    print('| augment | ops per call | host ms | syncing ops (CUDA) |')
+    print(f'| augment | ops per call | host ms | syncing ops (recorded on '
+          f'{device.type}) |')
     print('| --- | ---: | ---: | --- |')
     for name, r in small.items():
         print(f"| {name} | {fmt_range(r)} | {r['host_ms']:.2f} | "
               f"{', '.join(r['sync']) or 'none'} |")
+    if device.type == 'cpu':
+        print('\n  On the CPU, where a host read costs nothing, the '
+              'single-method classes read values\n  back (the blend\'s '
+              "finiteness check, FMix's band select), which they skip on "
+              'CUDA; the\n  compact path reads back on every device '
+              '(nonzero).')
     top = ', '.join(f'{op} {n}' for op, n in small[SYNC_FREE]['top'])
     print(f'\n  most frequent ops of one {SYNC_FREE} call: {top}')
     sizes = list(next(iter(scaling.values())))

@@ -519,7 +519,9 @@ class MiAMix(MixAugment):
                     for key, value in draws.masks[name].items()}
 
         method, active = slots(draws.method), slots(draws.active)
-        cuts = torch.zeros(method.shape[0], 1, *size, device=device)
+        # every active slot is written below; only the others need zeros
+        cuts = torch.empty(method.shape[0], 1, *size, device=device)
+        cuts.index_fill_(0, (~active).nonzero().squeeze(1), 0.0)
         warped = slots(draws.warp) & augment
         smooth = slots(draws.smooth) & augment
         kernels = table['kernels'][slots(draws.window)]
@@ -571,7 +573,8 @@ class MiAMix(MixAugment):
             if index.numel():
                 view = {k: v.index_select(0, index)
                         for k, v in draws.view.items()}
-                seconds = self.view.render(inputs.index_select(0, index), view)
+                seconds = self.view.render(inputs.index_select(0, index), view,
+                                           lean=True)
                 images = images.index_copy(0, index, seconds) \
                     if needs_grad(images) else \
                     images.index_copy_(0, index, seconds)
