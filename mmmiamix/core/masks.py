@@ -124,8 +124,7 @@ def render_boxes(box: torch.Tensor, size: Size,
         rows, cols = box_axes(box, size)
         return (rows & cols).float()
     n = box.shape[0]
-    start, extent, cell, hole, offset = box.view(n, 2, 5, 1, 1).unbind(2)
-    start = start - _half(size, box)  # the centre folded into the start
+    start, extent, cell, hole, offset = _box_columns(box, size)
     dy, dx = centred_axes(size, box.device)
     # Rows (y, x) of the sampled coordinates: y = a10 dx + a11 dy + H / 2,
     # x = a00 dx + a01 dy + W / 2.
@@ -140,15 +139,20 @@ def box_axes(box: torch.Tensor, size: Size
     """The unwarped mask of :func:`render_boxes` as its two factors: bool
     ``rows (N, 1, H, 1)`` and ``cols (N, 1, 1, W)``, the mask being ``rows &
     cols``."""
-    n = box.shape[0]
-    start, extent, cell, hole, offset = box.view(n, 2, 5, 1, 1).unbind(2)
-    start = start - _half(size, box)  # the centre folded into the start
+    start, extent, cell, hole, offset = _box_columns(box, size)
     dy, dx = centred_axes(size, box.device)
     rows = _in_holes(dy - start[:, :1], *(
         t[:, :1] for t in (extent, cell, hole, offset)))
     cols = _in_holes(dx - start[:, 1:], *(
         t[:, 1:] for t in (extent, cell, hole, offset)))
     return rows, cols
+
+
+def _box_columns(box: torch.Tensor, size: Size) -> Tuple[torch.Tensor, ...]:
+    """``start`` (relative to the image centre), ``extent``, ``cell``,
+    ``hole``, ``offset``: float ``(N, 2, 1, 1)`` each, rows y and x."""
+    start, *rest = box.view(box.shape[0], 2, 5, 1, 1).unbind(2)
+    return (start - _half(size, box), *rest)
 
 
 def _in_holes(local: torch.Tensor, extent: torch.Tensor, cell: torch.Tensor,
@@ -497,7 +501,7 @@ def _band_threshold(flat: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
     the threshold in any row (about 1e-9 per row for a random sample), the
     whole batch falls back to :func:`_padded_kth`. Host reads (CPU)."""
     n, p = flat.shape
-    step = p // SELECT_SAMPLE
+    step = max(1, p // SELECT_SAMPLE)
     sample = flat[:, ::step]
     m = sample.shape[1]
     rank = p - count  # 1-based rank of the threshold, in [0, P]
