@@ -243,6 +243,30 @@ def test_shell_scripts_parse():
         subprocess.run(['bash', '-n', osp.join(TOOLS, name)], check=True)
 
 
+@pytest.mark.parametrize('name', ['slurm_train.sh', 'slurm_test.sh'])
+def test_slurm_scripts_pass_arguments_as_given(name, tmp_path):
+    """Extra arguments reach train.py / test.py as the words they were
+    (a value with a space or a glob stays one argument), with a stand-in
+    srun that records what it is given."""
+    fake = tmp_path / 'srun'
+    record = tmp_path / 'args.txt'
+    fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {record}\n')
+    fake.chmod(0o755)
+    env = dict(os.environ, PATH=f'{tmp_path}{os.pathsep}{os.environ["PATH"]}',
+               SRUN_ARGS='--quiet --exclusive')
+    subprocess.run(['bash', osp.join(TOOLS, name), 'part', 'job',
+                    'my config.py', 'out dir', '--cfg-options',
+                    'work_dir=a b', '*.pth'], check=True, env=env,
+                   cwd=tmp_path, capture_output=True)
+    args = record.read_text().splitlines()
+    assert '--quiet' in args and '--exclusive' in args  # split on purpose
+    i = args.index('python')
+    assert args[i + 3] == 'my config.py'
+    assert args[-3:] == ['--cfg-options', 'work_dir=a b', '*.pth']
+    assert ('--work-dir=out dir' in args) == (name == 'slurm_train.sh')
+    assert ('out dir' in args) == (name == 'slurm_test.sh')
+
+
 def test_torch_load_compat(trained, tmp_path):
     """The allow-list loads a resume checkpoint with weights_only=True and
     refuses other getattr calls; without it torch >= 2.6 refuses the file."""

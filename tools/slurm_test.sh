@@ -13,16 +13,17 @@ GPUS=${GPUS:-8}
 GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
-PY_ARGS=${@:5}
+# the extra arguments stay words as given (SRUN_ARGS is split on purpose)
+PY_ARGS=("${@:5}")
 
 PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
-srun -p ${PARTITION} \
-    --job-name=${JOB_NAME} \
+srun -p "${PARTITION}" \
+    --job-name="${JOB_NAME}" \
     --gres=gpu:${GPUS_PER_NODE} \
     --ntasks=${GPUS} \
     --ntasks-per-node=${GPUS_PER_NODE} \
     --cpus-per-task=${CPUS_PER_TASK} \
     --kill-on-bad-exit=1 \
     ${SRUN_ARGS} \
-    python -u "$(dirname "$0")/test.py" ${CONFIG} ${CHECKPOINT} \
-    --launcher="slurm" ${PY_ARGS}
+    python -u "$(dirname "$0")/test.py" "${CONFIG}" "${CHECKPOINT}" \
+    --launcher="slurm" "${PY_ARGS[@]}"
