@@ -5,7 +5,7 @@
 # One augmented view per image (the baseline pipeline, ./resnet18_vanilla.py);
 # partners are other samples' same augmented tensors, and a self-mixed
 # sample's second view is made on the device by MiAMix (flip, zoom down to
-# 0.6, reflect-padded shift; DESIGN §4-§5). Same MiAMix arguments.
+# 0.6, reflect-padded shift; docs/design.md). Same MiAMix arguments.
 _base_ = ['./resnet18_miamix.py']
 custom_imports = dict(imports=['mmmiamix'], allow_failed_imports=False)
 

@@ -1,4 +1,4 @@
-# Quick start, paper-faithful two-view path (DESIGN §4): the pipeline makes
+# Quick start, paper-faithful two-view path: the pipeline makes
 # two independently augmented views of every digit (MultiView, num_views=2)
 # and TwoViewClsDataPreprocessor hands both to MiAMix, which takes every
 # partner (self-mixing included) from the second view. Otherwise the same

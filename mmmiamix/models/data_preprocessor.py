@@ -1,4 +1,4 @@
-"""A data preprocessor for the paper-faithful two-view path (DESIGN §4)."""
+"""A data preprocessor for the paper-faithful two-view path (docs/design.md)."""
 import inspect
 from typing import List
 

@@ -15,7 +15,7 @@
 #   ImageClassifier passes model.train_cfg to ClsDataPreprocessor as
 #   `batch_augments`, which also turns labels into one-hot scores; the mixed
 #   (soft) scores need the soft cross-entropy;
-# - the paper's two-view path (§3.2.1, DESIGN §4): the baseline's own
+# - the two-view path (paper §3.2.1, docs/design.md): the baseline's own
 #   training transforms, taken from it so the two cannot drift apart, run
 #   twice on every image under MultiView(num_views=2), drawing independent
 #   augmentations; TwoViewClsDataPreprocessor normalises both views (the
