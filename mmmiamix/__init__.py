@@ -3,7 +3,8 @@
 ``mmmiamix.core`` is plain PyTorch and serves any training loop. Importing
 ``mmmiamix`` with mmpretrain installed also registers the OpenMMLab layer:
 batch augments (``MiAMix``, ``AGMix``, ``GMix``, ``FMix``, ``GridMix``), the
-two-view data preprocessor, backbones, datasets and hooks.
+two-view data preprocessor, backbones, datasets and hooks (the resume
+hooks live in ``mmmiamix.resume``).
 """
 import importlib.util
 
@@ -15,8 +16,10 @@ __all__ = list(_core_all) + ['__version__']
 
 if importlib.util.find_spec('mmpretrain') is not None:
     from . import datasets, engine, models  # noqa: F401  (registers modules)
-    # Configs load the plugin via custom_imports before the Runner loads a
-    # checkpoint: installing the narrow allow-list here lets mmpretrain's
-    # stock tools/test.py, --resume and load_from work on torch >= 2.6.
-    from .utils.checkpoint import setup_torch_load_compat
+    from .resume import hooks  # noqa: F401  (registers the resume hooks)
+    # The one thing `import mmmiamix` installs: configs load the plugin via
+    # custom_imports before the Runner loads a checkpoint, so installing the
+    # narrow torch.load allow-list here lets mmpretrain's stock
+    # tools/test.py, --resume and load_from work on torch >= 2.6.
+    from .resume import setup_torch_load_compat
     setup_torch_load_compat()

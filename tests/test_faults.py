@@ -23,6 +23,7 @@ a 2-process gloo training whose rank 1 kills itself.
 """
 import glob
 import hashlib
+import io
 import json
 import os
 import os.path as osp
@@ -136,7 +137,7 @@ def _losses(work):
 
 
 def _load(path):
-    from mmmiamix.utils import setup_torch_load_compat
+    from mmmiamix.resume import setup_torch_load_compat
     setup_torch_load_compat()
     return torch.load(path, map_location='cpu', weights_only=True)
 
@@ -217,7 +218,7 @@ def test_auto_resume_falls_back_to_intact_checkpoint(runs):
     assert 'removed the temporary file' in out
     assert not [f for f in os.listdir(work) if '.tmp-' in f]
     # the new epoch_2.pth is intact and digested
-    from mmmiamix.utils import check_checkpoint
+    from mmmiamix.resume import check_checkpoint
     assert check_checkpoint(damaged) is None
     with open(damaged + '.sha256') as f:
         want = f.read().split()[0]
@@ -276,14 +277,14 @@ def safe_loader():
     restored (the registry is global to this pytest process)."""
     from mmengine.runner.checkpoint import CheckpointLoader
 
-    from mmmiamix.utils import safe_checkpoint
+    from mmmiamix.resume import loading
     saved = dict(CheckpointLoader._schemes)
-    safe_checkpoint._LOADER_INSTALLED = False
-    safe_checkpoint.install_safe_loader()
+    loading._LOADER_INSTALLED = False
+    loading.install_safe_loader()
     yield
     CheckpointLoader._schemes.clear()
     CheckpointLoader._schemes.update(saved)
-    safe_checkpoint._LOADER_INSTALLED = False
+    loading._LOADER_INSTALLED = False
 
 
 def _damaged_copies(src, folder):
@@ -314,7 +315,7 @@ def test_damaged_checkpoints_raise_naming_file(runs, tmp_path, safe_loader):
     from mmengine.runner import load_checkpoint
     from mmengine.runner.checkpoint import _load_checkpoint
 
-    from mmmiamix.utils import DamagedCheckpointError
+    from mmmiamix.resume import DamagedCheckpointError
     paths = _damaged_copies(osp.join(runs['ref_dir'], 'epoch_1.pth'),
                             str(tmp_path))
     expected = {
@@ -370,11 +371,54 @@ def test_damaged_checkpoint_given_to_tools(runs, tmp_path, safe_loader,
     assert not osp.exists(tmp_path / 'r' / 'last_checkpoint')
 
 
+def test_newest_intact_checkpoint_without_last_checkpoint(tmp_path):
+    """Without ``last_checkpoint``: the newest intact ``epoch_<n>.pth``
+    (damaged newer ones and other files skipped); ``None`` when none is
+    intact or the folder does not exist."""
+    from mmmiamix.resume import atomic_write, newest_intact_checkpoint
+    for n in (1, 2, 10):
+        buf = io.BytesIO()
+        torch.save({'n': n}, buf)
+        atomic_write(buf.getvalue(), str(tmp_path / f'epoch_{n}.pth'))
+    (tmp_path / 'epoch_11.pth').write_bytes(b'')  # newest, but empty
+    (tmp_path / 'best_accuracy_epoch_12.pth').write_bytes(b'x')
+    assert newest_intact_checkpoint(str(tmp_path)) == \
+        str(tmp_path / 'epoch_10.pth')  # 10 > 2: by number, not by name
+    (tmp_path / 'epoch_10.pth').write_bytes(b'PK\x03\x04 truncated')
+    assert newest_intact_checkpoint(str(tmp_path)) == \
+        str(tmp_path / 'epoch_2.pth')
+    for n in (1, 2):
+        os.remove(tmp_path / f'epoch_{n}.pth')
+    assert newest_intact_checkpoint(str(tmp_path)) is None
+    assert newest_intact_checkpoint(str(tmp_path / 'missing')) is None
+
+
+def test_import_installs_only_the_allow_list():
+    """``import mmmiamix`` installs the torch.load allow-list and registers
+    the hooks; the checked loader and the atomic file backend come only when
+    a SafeCheckpointHook is built."""
+    code = (
+        'import torch, mmmiamix\n'
+        'from mmengine.fileio.backends.registry_utils import backends\n'
+        'from mmengine.runner.checkpoint import CheckpointLoader\n'
+        'from mmengine.logging import HistoryBuffer\n'
+        'from mmpretrain.registry import HOOKS\n'
+        'from mmmiamix.resume import load_checkpoint_file\n'
+        'safe = torch.serialization.get_safe_globals()\n'
+        'assert HistoryBuffer in safe, safe\n'
+        'assert "mmmiamix_atomic" not in backends\n'
+        'assert CheckpointLoader._schemes[""] is not load_checkpoint_file\n'
+        'HOOKS.build(dict(type="SafeCheckpointHook"))\n'
+        'assert "mmmiamix_atomic" in backends\n'
+        'assert CheckpointLoader._schemes[""] is load_checkpoint_file\n')
+    env = dict(os.environ, PYTHONPATH=REPO)
+    subprocess.run([sys.executable, '-c', code], env=env, check=True,
+                   cwd=REPO, capture_output=True)
+
+
 # --------------------------------------------------------- random states
 def test_random_state_roundtrip_weights_only(tmp_path):
-    import io
-
-    from mmmiamix.utils import capture_random_state, restore_random_state
+    from mmmiamix.resume import capture_random_state, restore_random_state
     torch.manual_seed(1)
     np.random.seed(2)
     random.seed(3)
@@ -414,7 +458,8 @@ def test_workers_reseeded_per_epoch():
     """Persistent workers continue their streams across epochs; with the
     wrapped pipeline, epoch e draws the same in a restarted loader (as after
     --resume) as in one that ran since epoch 0, and epochs differ."""
-    from mmmiamix.engine.rng_state import EpochSeededPipeline, wrap_pipelines
+    from mmmiamix.resume.random_state import (EpochSeededPipeline,
+                                              wrap_pipelines)
 
     def loader(ds):
         return torch.utils.data.DataLoader(

@@ -113,7 +113,7 @@ def test_dist_train_two_cpu_processes(trained):
     assert 'diff_rank_seed is not True' not in out
     assert 'Epoch(train) [1][3/3]' in out  # 24 images / (2 ranks x 4)
     # RandomStateHook gathered both ranks' states into the checkpoint
-    from mmmiamix.utils import setup_torch_load_compat
+    from mmmiamix.resume import setup_torch_load_compat
     setup_torch_load_compat()
     import torch
     states = torch.load(work / 'epoch_1.pth', map_location='cpu',
@@ -278,8 +278,8 @@ def test_torch_load_compat(trained, tmp_path):
             print('PLAIN_OK')
         except pickle.UnpicklingError:
             print('PLAIN_FAILED')
-        from mmmiamix.utils import setup_torch_load_compat
-        from mmmiamix.utils.checkpoint import _restricted_getattr
+        from mmmiamix.resume import setup_torch_load_compat
+        from mmmiamix.resume.allow_list import _restricted_getattr
         setup_torch_load_compat()
         ck = torch.load({ckpt!r}, map_location='cpu', weights_only=True)
         assert ck['meta']['epoch'] == 2

@@ -39,8 +39,9 @@ from mmengine.evaluator import DumpResults  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from mmmiamix.utils import (install_safe_loader,  # noqa: E402
-                            setup_cpu_distributed, setup_torch_load_compat,
+from mmmiamix.resume import (install_safe_loader,  # noqa: E402
+                             setup_torch_load_compat)
+from mmmiamix.utils import (setup_cpu_distributed,  # noqa: E402
                             teardown_distributed)
 from mmmiamix.utils import preflight  # noqa: E402
 

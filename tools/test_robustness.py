@@ -66,8 +66,8 @@ from mmengine.runner import load_checkpoint  # noqa: E402
 from mmengine.utils import import_modules_from_strings  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 
-from mmmiamix.utils import (atomic_write, install_safe_loader,  # noqa
-                            setup_torch_load_compat)
+from mmmiamix.resume import (atomic_write, install_safe_loader,  # noqa
+                             setup_torch_load_compat)
 from mmmiamix.utils import preflight  # noqa: E402
 
 BENCHMARK_CORRUPTIONS = (

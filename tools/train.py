@@ -40,8 +40,9 @@ from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from mmmiamix.utils import (check_rank_seed, install_safe_loader,  # noqa
-                            setup_cpu_distributed, setup_torch_load_compat,
+from mmmiamix.resume import (install_safe_loader,  # noqa: E402
+                             setup_torch_load_compat)
+from mmmiamix.utils import (check_rank_seed, setup_cpu_distributed,  # noqa
                             teardown_distributed)
 from mmmiamix.utils import preflight  # noqa: E402
 

@@ -20,7 +20,7 @@ default_hooks = dict(
     visualization=dict(type='VisualizationHook', enable=False),
 )
 
-# Exact and safe --resume (mmmiamix/engine/rng_state.py, docs/faults.md):
+# Exact and safe --resume (mmmiamix/resume/hooks.py, docs/faults.md):
 # RandomStateHook saves every rank's torch/CUDA/numpy/Python random state in
 # each epoch checkpoint and restores it on resume; SafeCheckpointHook writes
 # checkpoints atomically with a SHA-256 (<ckpt>.sha256), checks them on load

@@ -1,9 +1,9 @@
-"""Hooks registered in ``mmpretrain.registry.HOOKS``."""
+"""Hooks registered in ``mmpretrain.registry.HOOKS``.
+
+The two resume hooks (``RandomStateHook``, ``SafeCheckpointHook``) are in
+:mod:`mmmiamix.resume.hooks`.
+"""
 from .hooks import MixedBatchVisualizationHook
 from .mixing_off import MixingOffHook
-from .rng_state import RandomStateHook, SafeCheckpointHook
 
-__all__ = [
-    'MixedBatchVisualizationHook', 'MixingOffHook', 'RandomStateHook',
-    'SafeCheckpointHook'
-]
+__all__ = ['MixedBatchVisualizationHook', 'MixingOffHook']

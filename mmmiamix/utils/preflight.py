@@ -12,7 +12,7 @@ and raise one error listing every problem found:
   has a ``download`` argument that is true);
 * :func:`check_checkpoint_arg`: a checkpoint given on the command line or
   as ``load_from`` exists and is intact
-  (:func:`mmmiamix.utils.safe_checkpoint.check_checkpoint`);
+  (:func:`mmmiamix.resume.check_checkpoint`);
 * :func:`check_writable`: an output folder can be created and written.
 """
 import inspect
@@ -21,7 +21,7 @@ import os.path as osp
 import tempfile
 from typing import Iterable, List, Optional
 
-from .safe_checkpoint import check_checkpoint
+from ..resume.integrity import check_checkpoint
 
 
 class PreflightError(ValueError):

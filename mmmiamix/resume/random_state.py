@@ -10,15 +10,21 @@ and no extra allow-list. :func:`restore_random_state` puts such a state
 back (tensors may come back on another device, e.g. through mmengine's
 ``map_location``).
 
-Generators *not* covered: ``torch.Generator`` objects created by user code,
-generators of other accelerators (MPS, XPU), and those of DataLoader worker
-processes (see ``docs/faults.md``).
+DataLoader worker processes have generators of their own, which the main
+process cannot save: :func:`wrap_pipelines` wraps a dataset's pipeline in
+:class:`EpochSeededPipeline`, which reseeds each worker at the start of an
+epoch from ``(seed, rank, epoch, worker id)``.
+
+Generators *not* covered: ``torch.Generator`` objects created by user code
+and generators of other accelerators (MPS, XPU) (see ``docs/faults.md``).
+Importing this module changes nothing.
 """
 import random
 from typing import Optional
 
 import numpy as np
 import torch
+from torch.utils.data import get_worker_info
 
 STATE_VERSION = 1
 
@@ -95,3 +101,68 @@ def restore_random_state(state: dict) -> Optional[str]:
                      tuple(int(v) for v in pyst['state'].tolist()),
                      pyst['gauss_next']))
     return note
+
+
+def _reseed(*entropy: int) -> None:
+    state = np.random.SeedSequence([int(e) for e in entropy]).generate_state(
+        4, np.uint32)
+    np.random.seed(state)
+    random.seed(int(state[0]) << 32 | int(state[1]))
+    torch.manual_seed(int(state[2]) << 32 | int(state[3]))
+
+
+class EpochSeededPipeline:
+    """A dataset pipeline whose DataLoader workers reseed once per epoch.
+
+    In a DataLoader worker, the first call of each epoch (read from the
+    shared one-element int64 tensor ``epoch``) reseeds torch, numpy and
+    Python ``random`` from ``(seed, rank, epoch, worker id)``; then the
+    wrapped ``pipeline`` runs. In the main process (``num_workers=0``) it
+    only runs ``pipeline``. Attributes of the wrapped pipeline (e.g.
+    ``transforms``) are reachable through the wrapper.
+    """
+
+    def __init__(self, pipeline, seed: int, rank: int, epoch: torch.Tensor):
+        self.pipeline = pipeline
+        self.seed = int(seed)
+        self.rank = int(rank)
+        self.epoch = epoch
+        self._seen = None
+
+    def __call__(self, data):
+        info = get_worker_info()
+        if info is not None:
+            epoch = int(self.epoch[0])
+            if epoch != self._seen:
+                self._seen = epoch
+                _reseed(self.seed, self.rank, epoch, info.id)
+        return self.pipeline(data)
+
+    def __getattr__(self, name):
+        if name == 'pipeline':  # not set yet (e.g. while unpickling)
+            raise AttributeError(name)
+        return getattr(self.pipeline, name)
+
+    def __repr__(self):
+        return f'EpochSeededPipeline({self.pipeline!r})'
+
+
+def wrap_pipelines(dataset, seed: int, rank: int, epoch: torch.Tensor,
+                   _depth: int = 0) -> int:
+    """Wrap the ``pipeline`` of ``dataset`` (and of the datasets it wraps:
+    ``.dataset``, ``.datasets``) in :class:`EpochSeededPipeline`; return how
+    many were wrapped (already wrapped ones count)."""
+    if dataset is None or _depth > 8:
+        return 0
+    count = 0
+    pipeline = getattr(dataset, 'pipeline', None)
+    if isinstance(pipeline, EpochSeededPipeline):
+        count += 1
+    elif callable(pipeline):
+        dataset.pipeline = EpochSeededPipeline(pipeline, seed, rank, epoch)
+        count += 1
+    count += wrap_pipelines(
+        getattr(dataset, 'dataset', None), seed, rank, epoch, _depth + 1)
+    for inner in getattr(dataset, 'datasets', None) or []:
+        count += wrap_pipelines(inner, seed, rank, epoch, _depth + 1)
+    return count

@@ -27,10 +27,15 @@ allow-listing its classes with :func:`torch.serialization.add_safe_globals`,
 or, as a last resort and for trusted files only, with torch's own switch
 ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` in the environment.
 
-The random states that :class:`mmmiamix.engine.RandomStateHook` adds to
-checkpoints are tensors, numbers and strings only: they need nothing here.
+The random states that :class:`mmmiamix.resume.hooks.RandomStateHook` adds
+to checkpoints are tensors, numbers and strings only: they need nothing here.
 Integrity (empty, truncated or altered files) is checked before loading by
-:mod:`mmmiamix.utils.safe_checkpoint`.
+:mod:`mmmiamix.resume.integrity` and :mod:`mmmiamix.resume.loading`.
+
+Importing this module changes nothing. :func:`setup_torch_load_compat`
+installs the allow-list; ``import mmmiamix`` calls it (with mmpretrain
+installed) so that mmpretrain's stock tools load mmengine checkpoints, and
+it is the only thing the package installs on import.
 """
 import builtins
 import importlib

@@ -10,89 +10,29 @@
 ``configs/_base_/default_runtime.py`` enables both; ``tools/train.py`` adds
 them to configs that do not list them. What is and is not guaranteed:
 ``docs/faults.md``.
+
+Importing this module registers the two classes in mmpretrain's ``HOOKS``
+(as every module of the mm layer registers its classes), so that configs
+name them by type; it installs nothing else. ``SafeCheckpointHook``
+installs the allow-list, the checked loader and the atomic file backend
+when it is built, not on import.
 """
 import os.path as osp
-import random
 from typing import Optional
 
-import numpy as np
 import torch
 from mmengine.dist import (all_gather_object, broadcast_object_list,
                            get_rank, get_world_size, is_main_process)
 from mmengine.hooks import CheckpointHook, Hook
 from mmpretrain.registry import HOOKS
-from torch.utils.data import get_worker_info
 
-from ..utils.checkpoint import setup_torch_load_compat
-from ..utils.random_state import capture_random_state, restore_random_state
-from ..utils.safe_checkpoint import (BACKEND_NAME, find_resume_checkpoint,
-                                     install_safe_loader,
-                                     remove_stale_temporaries)
-
-
-def _reseed(*entropy: int) -> None:
-    state = np.random.SeedSequence([int(e) for e in entropy]).generate_state(
-        4, np.uint32)
-    np.random.seed(state)
-    random.seed(int(state[0]) << 32 | int(state[1]))
-    torch.manual_seed(int(state[2]) << 32 | int(state[3]))
-
-
-class EpochSeededPipeline:
-    """A dataset pipeline whose DataLoader workers reseed once per epoch.
-
-    In a DataLoader worker, the first call of each epoch (read from the
-    shared one-element int64 tensor ``epoch``) reseeds torch, numpy and
-    Python ``random`` from ``(seed, rank, epoch, worker id)``; then the
-    wrapped ``pipeline`` runs. In the main process (``num_workers=0``) it
-    only runs ``pipeline``. Attributes of the wrapped pipeline (e.g.
-    ``transforms``) are reachable through the wrapper.
-    """
-
-    def __init__(self, pipeline, seed: int, rank: int, epoch: torch.Tensor):
-        self.pipeline = pipeline
-        self.seed = int(seed)
-        self.rank = int(rank)
-        self.epoch = epoch
-        self._seen = None
-
-    def __call__(self, data):
-        info = get_worker_info()
-        if info is not None:
-            epoch = int(self.epoch[0])
-            if epoch != self._seen:
-                self._seen = epoch
-                _reseed(self.seed, self.rank, epoch, info.id)
-        return self.pipeline(data)
-
-    def __getattr__(self, name):
-        if name == 'pipeline':  # not set yet (e.g. while unpickling)
-            raise AttributeError(name)
-        return getattr(self.pipeline, name)
-
-    def __repr__(self):
-        return f'EpochSeededPipeline({self.pipeline!r})'
-
-
-def wrap_pipelines(dataset, seed: int, rank: int, epoch: torch.Tensor,
-                   _depth: int = 0) -> int:
-    """Wrap the ``pipeline`` of ``dataset`` (and of the datasets it wraps:
-    ``.dataset``, ``.datasets``) in :class:`EpochSeededPipeline`; return how
-    many were wrapped (already wrapped ones count)."""
-    if dataset is None or _depth > 8:
-        return 0
-    count = 0
-    pipeline = getattr(dataset, 'pipeline', None)
-    if isinstance(pipeline, EpochSeededPipeline):
-        count += 1
-    elif callable(pipeline):
-        dataset.pipeline = EpochSeededPipeline(pipeline, seed, rank, epoch)
-        count += 1
-    count += wrap_pipelines(
-        getattr(dataset, 'dataset', None), seed, rank, epoch, _depth + 1)
-    for inner in getattr(dataset, 'datasets', None) or []:
-        count += wrap_pipelines(inner, seed, rank, epoch, _depth + 1)
-    return count
+from .allow_list import setup_torch_load_compat
+from .choice import find_resume_checkpoint
+from .loading import install_safe_loader
+from .random_state import (capture_random_state, restore_random_state,
+                           wrap_pipelines)
+from .saving import (BACKEND_NAME, register_atomic_backend,
+                     remove_stale_temporaries)
 
 
 @HOOKS.register_module()
@@ -103,7 +43,7 @@ class RandomStateHook(Hook):
     At the end of every training epoch (before CheckpointHook saves) the
     hook captures torch's CPU and current-CUDA-device generators, numpy's
     and Python's global generators and the training sampler's seed
-    (:func:`mmmiamix.utils.random_state.capture_random_state`), gathers
+    (:func:`mmmiamix.resume.random_state.capture_random_state`), gathers
     them from all ranks and stores them in the epoch's checkpoint under
     ``checkpoint['random_states']`` (one entry per rank; tensors and numbers
     only, so ``weights_only=True`` loading needs no allow-list). At the
@@ -118,11 +58,13 @@ class RandomStateHook(Hook):
     processes, whose generators the main process cannot save; persistent
     workers would continue their streams across epochs but restart them on
     resume. With ``seed_workers=True`` the hook therefore wraps the training
-    dataset's ``pipeline`` (:class:`EpochSeededPipeline`) so that every
-    worker reseeds torch, numpy and Python ``random`` at the start of each
-    epoch from ``(seed, rank, epoch, worker id)``: the pipeline's draws then
-    depend on the epoch, not on the process history, and resume exactly
-    with persistent or non-persistent workers (for a fixed ``num_workers``).
+    dataset's ``pipeline``
+    (:class:`~mmmiamix.resume.random_state.EpochSeededPipeline`) so that
+    every worker reseeds torch, numpy and Python ``random`` at the start of
+    each epoch from ``(seed, rank, epoch, worker id)``: the pipeline's draws
+    then depend on the epoch, not on the process history, and resume
+    exactly with persistent or non-persistent workers (for a fixed
+    ``num_workers``).
 
     Not covered (see ``docs/faults.md``): checkpoints written in the middle
     of an epoch (iteration-based saving: no state is stored, and resuming
@@ -296,15 +238,15 @@ class SafeCheckpointHook(Hook):
 
     * Every local ``CheckpointHook`` of the runner (``backend_args`` unset
       or ``'local'``) saves through the ``'mmmiamix_atomic'`` file backend
-      (:class:`mmmiamix.utils.safe_checkpoint.AtomicLocalBackend`): a
+      (:func:`mmmiamix.resume.saving.register_atomic_backend`): a
       temporary file in the same folder, ``fsync``, ``os.replace``, and the
       SHA-256 in ``<ckpt>.sha256``. A kill while saving never leaves a
       truncated file under a checkpoint's name. Temporary files left by a
       killed run are removed at the next start.
     * mmengine loads local checkpoints through
-      :func:`mmmiamix.utils.safe_checkpoint.load_checkpoint_file` (installed
+      :func:`mmmiamix.resume.loading.load_checkpoint_file` (installed
       when the hook is built): an empty, truncated or altered file raises
-      :class:`~mmmiamix.utils.safe_checkpoint.DamagedCheckpointError` naming
+      :class:`~mmmiamix.resume.integrity.DamagedCheckpointError` naming
       the file and the problem, instead of loading silently or failing with
       a bare ``EOFError``.
     * ``resume=True`` without a path (``--resume`` auto): if the checkpoint
@@ -331,13 +273,21 @@ class SafeCheckpointHook(Hook):
             raise TypeError(
                 f'fallback must be a bool, got {type(fallback).__name__}')
         self.fallback = fallback
-        # weights_only=True loading of mmengine's own checkpoints (narrow
-        # allow-list) and the checked local loader, also under a stock
-        # tools/train.py
+        # Installed here, when a config builds the hook, so that a stock
+        # tools/train.py gets them too: weights_only=True loading of
+        # mmengine's own checkpoints (narrow allow-list), the checked local
+        # loader and the atomic file backend that before_train selects.
         setup_torch_load_compat()
         install_safe_loader()
+        register_atomic_backend()
 
     def before_run(self, runner) -> None:
+        # mmengine 0.10.7 has no public API to read or change which
+        # checkpoint Runner.load_or_resume() will resume once the Runner is
+        # built: it reads the private `_resume` and `_load_from`, and a
+        # Runner.resume(path) here would be undone by _init_model_weights(),
+        # which runs after before_run. So this hook reads and writes those
+        # two attributes (and only in this method).
         if not (self.fallback and runner._resume
                 and runner._load_from is None):
             return
