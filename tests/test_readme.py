@@ -39,6 +39,44 @@ def test_readme_has_the_two_commands_and_ci_runs_the_second():
     assert second in ci.splitlines()
 
 
+def _installed_by(path):
+    """The project names a requirements file installs (``-r`` followed),
+    lower case, without versions."""
+    names = set()
+    folder = osp.dirname(path)
+    for line in open(path, encoding='utf-8'):
+        line = line.split('#')[0].strip()
+        if line.startswith('-r'):
+            names |= _installed_by(osp.join(folder, line[2:].strip()))
+        elif line:
+            names.add(re.split(r'[<>=!~\[ ]', line)[0].lower())
+    return names
+
+
+def _requirements_of(command):
+    files = re.findall(r'pip install -r (\S+)', command)
+    assert len(files) == 1, command
+    return _installed_by(osp.join(ROOT, files[0]))
+
+
+OPTIONAL = {'timm', 'lightning', 'submitit', 'imagecorruptions-imaug'}
+
+
+def test_main_job_installs_only_the_runtime():
+    """The main-job command installs the pinned stack and the demo's needs,
+    none of the optional frameworks nor the test tools; the test command
+    installs all of them."""
+    main = _requirements_of(COMMANDS[0])
+    stack = {'torch', 'torchvision', 'mmengine', 'mmcv-lite', 'mmpretrain'}
+    assert main == stack | {'scikit-learn', 'matplotlib'}
+    for line in open(osp.join(ROOT, 'requirements', 'runtime.txt')):
+        name = line.split('==')[0].strip()
+        assert name not in stack or '==' in line, f'{name} is not pinned'
+    tests = _requirements_of(COMMANDS[1])
+    assert tests == main | OPTIONAL | {'pytest', 'ruff'}
+    assert _installed_by(osp.join(ROOT, 'requirements.txt')) == tests
+
+
 def test_plain_pytorch_snippet():
     code = next(c for c in PYTHON if 'from mmmiamix.core import' in c)
     scope = {}
