@@ -15,11 +15,12 @@ __version__ = '0.1.0'
 __all__ = list(_core_all) + ['__version__']
 
 if importlib.util.find_spec('mmpretrain') is not None:
-    from . import datasets, engine, models  # noqa: F401  (registers modules)
-    from .resume import hooks  # noqa: F401  (registers the resume hooks)
+    # registers the mm layer's modules, the resume hooks among them
+    from . import datasets, engine, models, resume  # noqa: F401
+    from .resume import hooks, setup_torch_load_compat  # noqa: F401
+
     # The one thing `import mmmiamix` installs: configs load the plugin via
     # custom_imports before the Runner loads a checkpoint, so installing the
     # narrow torch.load allow-list here lets mmpretrain's stock
     # tools/test.py, --resume and load_from work on torch >= 2.6.
-    from .resume import setup_torch_load_compat
     setup_torch_load_compat()

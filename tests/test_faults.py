@@ -458,8 +458,10 @@ def test_workers_reseeded_per_epoch():
     """Persistent workers continue their streams across epochs; with the
     wrapped pipeline, epoch e draws the same in a restarted loader (as after
     --resume) as in one that ran since epoch 0, and epochs differ."""
-    from mmmiamix.resume.random_state import (EpochSeededPipeline,
-                                              wrap_pipelines)
+    from mmmiamix.resume.random_state import (
+        EpochSeededPipeline,
+        wrap_pipelines,
+    )
 
     def loader(ds):
         return torch.utils.data.DataLoader(

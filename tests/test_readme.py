@@ -90,10 +90,11 @@ def test_plain_pytorch_snippet():
 def test_config_snippets(which):
     """The one-view and two-view snippets are complete: their preprocessor,
     batch augment, pipeline and soft loss work together."""
-    import mmmiamix  # noqa: F401
-    from mmpretrain.registry import MODELS, TRANSFORMS
     from mmengine.dataset import default_collate
     from mmengine.registry import DefaultScope
+    from mmpretrain.registry import MODELS, TRANSFORMS
+
+    import mmmiamix  # noqa: F401
     snippets = [c for c in PYTHON if 'custom_imports' in c]
     assert len(snippets) == 2
     scope = {'dict': dict}

@@ -4,11 +4,11 @@ Expected layout (as distributed at
 http://cs231n.stanford.edu/tiny-imagenet-200.zip)::
 
     tiny-imagenet-200/
-    ├── wnids.txt                 # 200 WordNet ids, one a line: class order
-    ├── words.txt                 # optional: "<wnid>\\t<names>" (class names)
+    ├── wnids.txt               # 200 WordNet ids, one a line: class order
+    ├── words.txt               # optional: "<wnid>\\t<names>" (class names)
     ├── train/<wnid>/images/<wnid>_<n>.JPEG
     ├── val/images/val_<n>.JPEG
-    └── val/val_annotations.txt   # "<file>\\t<wnid>\\t<x0>\\t<y0>\\t<x1>\\t<y1>"
+    └── val/val_annotations.txt # "<file>\\t<wnid>\\t<x0>\\t<y0>\\t<x1>\\t<y1>"
 
 The ``test`` split has no labels and is rejected. Nothing is ever downloaded.
 """

@@ -1,4 +1,7 @@
-"""A data preprocessor for the paper-faithful two-view path (docs/design.md)."""
+"""The data preprocessor of the paper-faithful two-view path.
+
+See docs/design.md.
+"""
 import inspect
 from typing import List
 

@@ -22,12 +22,19 @@ What is and is not guaranteed: ``docs/faults.md``.
 """
 from .allow_list import setup_torch_load_compat, trusted_globals
 from .choice import find_resume_checkpoint, newest_intact_checkpoint
-from .integrity import (DamagedCheckpointError, check_checkpoint,
-                        verify_checkpoint)
+from .integrity import (
+    DamagedCheckpointError,
+    check_checkpoint,
+    verify_checkpoint,
+)
 from .loading import install_safe_loader, load_checkpoint_file
 from .random_state import capture_random_state, restore_random_state
-from .saving import (BACKEND_NAME, atomic_write, register_atomic_backend,
-                     remove_stale_temporaries)
+from .saving import (
+    BACKEND_NAME,
+    atomic_write,
+    register_atomic_backend,
+    remove_stale_temporaries,
+)
 
 __all__ = [
     'setup_torch_load_compat', 'trusted_globals', 'find_resume_checkpoint',

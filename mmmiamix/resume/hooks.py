@@ -21,18 +21,29 @@ import os.path as osp
 from typing import Optional
 
 import torch
-from mmengine.dist import (all_gather_object, broadcast_object_list,
-                           get_rank, get_world_size, is_main_process)
+from mmengine.dist import (
+    all_gather_object,
+    broadcast_object_list,
+    get_rank,
+    get_world_size,
+    is_main_process,
+)
 from mmengine.hooks import CheckpointHook, Hook
 from mmpretrain.registry import HOOKS
 
 from .allow_list import setup_torch_load_compat
 from .choice import find_resume_checkpoint
 from .loading import install_safe_loader
-from .random_state import (capture_random_state, restore_random_state,
-                           wrap_pipelines)
-from .saving import (BACKEND_NAME, register_atomic_backend,
-                     remove_stale_temporaries)
+from .random_state import (
+    capture_random_state,
+    restore_random_state,
+    wrap_pipelines,
+)
+from .saving import (
+    BACKEND_NAME,
+    register_atomic_backend,
+    remove_stale_temporaries,
+)
 
 
 @HOOKS.register_module()

@@ -3,8 +3,7 @@
 Checkpoint loading, integrity and the random state are in
 :mod:`mmmiamix.resume`.
 """
-from .dist import (check_rank_seed, setup_cpu_distributed,
-                   teardown_distributed)
+from .dist import check_rank_seed, setup_cpu_distributed, teardown_distributed
 
 __all__ = [
     'setup_cpu_distributed', 'check_rank_seed', 'teardown_distributed'

@@ -2,8 +2,8 @@
 #
 # The paper's Table 4 baselines are OpenMixup's CIFAR-100 DeiT-S benchmark
 # (vanilla 65.81, Mixup 69.98, FMix 70.41, SaliencyMix 69.78 are its
-# numbers), trained with OpenMixup's
-# configs/classification/cifar100/mixups/vits/deit_s_mixups_sz224_bs100_randaug.py
+# numbers), trained with OpenMixup's deit_s_mixups_sz224_bs100_randaug.py
+# (in configs/classification/cifar100/mixups/vits/)
 # and its dataset file _base_/datasets/cifar100/sz224_randaug_bs100.py. This
 # file follows that recipe (read there, written here for mmpretrain 1.2):
 # - train: RandomResizedCrop to 224 straight from the 32x32 image, area

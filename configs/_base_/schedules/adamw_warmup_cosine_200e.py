@@ -1,9 +1,9 @@
 # DeiT-S on CIFAR-100 (paper §4.2): 200 epochs, batch 100, AdamW "with
 # learning rate warm-up and decay"; the paper gives no numbers. These are
 # those of OpenMixup's CIFAR-100 DeiT-S benchmark, whose numbers the paper's
-# Table 4 reports as its baselines
-# (configs/classification/cifar100/mixups/vits/deit_s_mixups_sz224_bs100_randaug.py
-# there):
+# Table 4 reports as its baselines (its
+# configs/classification/cifar100/mixups/vits/
+# deit_s_mixups_sz224_bs100_randaug.py):
 # - AdamW, lr 1e-3 at batch 100, weight decay 0.05, eps 1e-8,
 #   betas (0.9, 0.999); no weight decay on norms, biases, cls_token and
 #   pos_embed; gradient clipping at norm 5;
