@@ -22,6 +22,43 @@ def _is_png(path, min_size=2000):
         return f.read(8) == PNG_MAGIC
 
 
+def _panels(fig):
+    """The image panels of a figure as rows of ``(title, pixels)`` (``None``
+    where the grid has no panel); pixels as matplotlib holds them: ``(H, W,
+    3)`` images and ``(H, W)`` masks, floats in [0, 1]."""
+    grid = {}
+    for ax in fig.axes:
+        spec = ax.get_subplotspec()
+        if spec is None or not ax.images:
+            continue
+        pixels = np.asarray(ax.images[0].get_array(), dtype=np.float64)
+        grid[spec.rowspan.start, spec.colspan.start] = (ax.get_title(),
+                                                        pixels)
+    rows = 1 + max(r for r, _ in grid)
+    cols = 1 + max(c for _, c in grid)
+    return [[grid.get((r, c)) for c in range(cols)] for r in range(rows)]
+
+
+@pytest.fixture()
+def figures(monkeypatch):
+    """The panels of every figure saved through
+    ``mmmiamix.visualization.save_figure`` (which still saves it)."""
+    from mmmiamix import visualization as vis
+    saved, real = [], vis.save_figure
+
+    def capture(fig, path, *args, **kwargs):
+        saved.append(_panels(fig))
+        return real(fig, path, *args, **kwargs)
+
+    monkeypatch.setattr(vis, 'save_figure', capture)
+    return saved
+
+
+def _blend(keep, base, partner):
+    """``keep`` (H, W) of ``base`` (H, W, 3), the rest of ``partner``."""
+    return keep[..., None] * base + (1 - keep[..., None]) * partner
+
+
 @pytest.fixture(scope='module')
 def tool():
     spec = importlib.util.spec_from_file_location('visualize_mixing', TOOL)
@@ -62,7 +99,52 @@ def test_cli_miamix_stages(image_dir, tmp_path):
     assert _is_png(out / 'miamix_stages.png')
 
 
-def test_agmix_grid_and_gmix_vs_agmix(tool, image_dir, tmp_path):
+def test_stages_panels(tool, image_dir, tmp_path, figures):
+    """Every stage of every sample is in the figure, and the panels agree:
+    the merged keep mask is the product of the augmented masks' complements,
+    the output is base and partner blended by it, the titles say so."""
+    from mmmiamix.core import MiAMix
+    aug = MiAMix()
+    path = tool.main(['--method', 'MiAMix', '--images', str(image_dir),
+                      '--num', '3', '--size', '64', '--seed', '1',
+                      '--out-dir', str(tmp_path)])
+    assert _is_png(path) and len(figures) == 1
+    rows, k_max = figures[0], aug.k_max
+    assert len(rows) == 3
+    used = 0
+    for r, row in enumerate(rows):
+        assert len(row) == 2 + 2 * k_max + 2 and None not in row
+        titles = [t for t, _ in row]
+        assert titles[0] == f'base #{r}'
+        assert titles[1].startswith('partner #')
+        assert titles[-2].startswith('keep (base)')
+        assert titles[-1].startswith('output')
+        (_, base), (_, partner) = row[0], row[1]
+        keep, out = row[-2][1], row[-1][1]
+        assert base.shape == partner.shape == out.shape == (64, 64, 3)
+        assert keep.shape == (64, 64)
+        assert keep.min() >= -1e-6 and keep.max() <= 1 + 1e-6
+        np.testing.assert_allclose(out, _blend(keep, base, partner),
+                                   atol=1e-5)
+        merged = np.ones_like(keep)
+        for j in range(k_max):
+            (sampled, raw), (augmented, cut) = row[2 + j], row[2 + k_max + j]
+            if '(k=' in sampled:  # fewer than k_max masks in this sample
+                assert '(k=' in augmented
+                continue
+            used += 1
+            name = sampled.split('\n')[0].split(': ')[1]
+            assert name in aug.methods
+            assert f'\u03bb{j + 1}=' in sampled
+            assert augmented.startswith(f'{j + 1}: augmented')
+            assert raw.shape == cut.shape == keep.shape
+            merged *= 1 - cut
+        np.testing.assert_allclose(keep, merged, atol=1e-5)
+        assert f'={keep.mean():.2f}' in titles[-2]
+    assert used >= 3  # at least one mask per sample was drawn
+
+
+def test_agmix_grid_and_gmix_vs_agmix(tool, image_dir, tmp_path, figures):
     out = tmp_path / 'figs'
     path = tool.main(['--method', 'AGMix', '--args', 'alpha=1.0',
                       '--images', str(image_dir), '--num', '3', '--size',
@@ -72,16 +154,39 @@ def test_agmix_grid_and_gmix_vs_agmix(tool, image_dir, tmp_path):
                       '--images', str(image_dir), '--num', '4', '--size',
                       '48', '--lam', '0.7', '--out-dir', str(out)])
     assert osp.basename(path) == 'gmix_vs_agmix.png' and _is_png(path)
+    grid, compared = figures
+    assert len(grid) == 3 and len(compared) == 4
+    assert [t for t, _ in compared[0]] == [
+        'GMix output', 'GMix mask\nmean %.2f' % compared[0][1][1].mean(),
+        'AGMix output', 'AGMix mask\nmean %.2f' % compared[0][3][1].mean()]
+    for row in compared:
+        gmask, amask = row[1][1], row[3][1]
+        assert gmask.shape == amask.shape == (48, 48)
+        assert 0.1 < gmask.std() and 0.1 < amask.std()  # not blank
+        assert not np.allclose(gmask, amask)  # AGMix is not GMix
+        assert row[0][1].shape == row[2][1].shape == (48, 48, 3)
 
 
 @pytest.mark.parametrize('method', ['GMix', 'FMix', 'GridMix', 'Mixup',
                                     'CutMix'])
-def test_other_methods_grid(tool, image_dir, tmp_path, method):
+def test_other_methods_grid(tool, image_dir, tmp_path, method, figures):
     path = tool.main(['--method', method, '--images', str(image_dir),
                       '--num', '2', '--size', '32', '--out-dir',
                       str(tmp_path)])
     assert osp.basename(path) == f'{method.lower()}_grid.png'
     assert _is_png(path)
+    (rows, ) = figures
+    assert len(rows) == 2
+    for row in rows:
+        titles = [t for t, _ in row]
+        (_, base), (_, partner), (_, mask), (_, out) = row
+        assert titles[:2] == ['base', 'partner']
+        assert titles[2].endswith(f'mean {mask.mean():.2f})')
+        assert titles[3].startswith('output')
+        assert mask.shape == (32, 32) and out.shape == (32, 32, 3)
+        assert not np.allclose(base, partner)  # the next image
+        np.testing.assert_allclose(out, _blend(1 - mask, base, partner),
+                                   atol=1e-5)
 
 
 def test_miamix_args_and_dataset_config(tool, tmp_path):
@@ -132,8 +237,9 @@ def test_helpers():
 
 # ---------------------------------------------------------------- the hook
 def _preprocessor(batch_augments=True):
-    import mmmiamix  # noqa: F401
     from mmpretrain.registry import MODELS
+
+    import mmmiamix  # noqa: F401
     cfg = dict(type='ClsDataPreprocessor', num_classes=10,
                mean=[78.0] * 3, std=[82.6] * 3, to_rgb=False)
     if batch_augments:
@@ -150,7 +256,8 @@ def _batch(n=6):
 
 
 @pytest.mark.parametrize('mixed', [True, False])
-def test_hook_driven_directly(tmp_path, mixed):
+def test_hook_driven_directly(tmp_path, mixed, figures):
+    from mmmiamix import visualization as vis
     from mmmiamix.engine import MixedBatchVisualizationHook
     pre = _preprocessor(mixed)
     pre.train()
@@ -163,12 +270,29 @@ def test_hook_driven_directly(tmp_path, mixed):
     hook = MixedBatchVisualizationHook(interval=2, max_images=4)
     # epoch 1: the first epoch is always saved
     hook.before_train_epoch(runner)
-    out = pre(_batch(), True)
+    batch = _batch()
+    out = pre(batch, True)
     assert out['inputs'].shape == (6, 3, 32, 32)
     pre(_batch(), True)  # only the first batch is captured
     hook.after_train_iter(runner, 0)
     path = tmp_path / 'mixed_batches' / 'epoch_1.png'
     assert _is_png(path) and hook.last_path == str(path)
+    # the picture shows the first batch as the model got it (mixed, with
+    # its soft labels), de-normalised, max_images of it
+    (rows, ) = figures
+    panels = [p for row in rows for p in row if p is not None]
+    assert len(panels) == 4
+    shown = vis.to_display(out['inputs'][:4], [78.0] * 3, [82.6] * 3)
+    classes = [str(i) for i in range(10)]
+    for i, (title, pixels) in enumerate(panels):
+        np.testing.assert_allclose(pixels, shown[i], atol=1e-6)
+        sample = out['data_samples'][i]
+        score = sample.gt_score if 'gt_score' in sample else \
+            torch.nn.functional.one_hot(sample.gt_label, 10)[0]
+        assert title == vis.top_labels(score, 2, classes)
+    raw = pre(batch, False)['inputs'][:4]  # not mixed (eval mode)
+    assert mixed != np.allclose(
+        vis.to_display(raw, [78.0] * 3, [82.6] * 3), shown)
     assert hook._handle is None and logs
     # epoch 2 (every 2nd) is saved, epoch 3 is not
     for epoch in (1, 2):
@@ -183,9 +307,10 @@ def test_hook_driven_directly(tmp_path, mixed):
         MixedBatchVisualizationHook(interval=0)
 
 
-def test_hook_in_a_tiny_runner(tmp_path):
-    import mmmiamix  # noqa: F401
+def test_hook_in_a_tiny_runner(tmp_path, figures):
     from mmengine.runner import Runner
+
+    import mmmiamix  # noqa: F401
     model = dict(
         type='ImageClassifier',
         data_preprocessor=dict(
@@ -218,3 +343,6 @@ def test_hook_in_a_tiny_runner(tmp_path):
     runner.train()
     for epoch in (1, 2):
         assert _is_png(tmp_path / 'pics' / f'epoch_{epoch}.png', 1000)
+    # two pictures of max_images images each (batches of 16)
+    assert [sum(p is not None for row in f for p in row)
+            for f in figures] == [9, 9]
