@@ -70,6 +70,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from mmmiamix.datasets.cifar_c import CIFAR_C_CORRUPTIONS as ALL_CORRUPTIONS
+
 TOOLS = osp.dirname(osp.abspath(__file__))
 REPO = osp.dirname(TOOLS)
 STATUS_FILE = 'sweep_status.json'
@@ -79,13 +81,6 @@ ROBUSTNESS_FILE = 'robustness.json'
 #: alpha of a registered augment when neither the method nor --alpha sets it
 DEFAULT_ALPHA = {'MiAMix': 2.0}
 FALLBACK_ALPHA = 1.0
-#: the 19 corruptions of CIFAR-10-C / CIFAR-100-C (``--corruptions all``)
-ALL_CORRUPTIONS = (
-    'gaussian_noise', 'shot_noise', 'impulse_noise', 'defocus_blur',
-    'glass_blur', 'motion_blur', 'zoom_blur', 'snow', 'frost', 'fog',
-    'brightness', 'contrast', 'elastic_transform', 'pixelate',
-    'jpeg_compression', 'speckle_noise', 'gaussian_blur', 'spatter',
-    'saturate')
 _LABEL_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.+-]*$')
 
 
@@ -517,10 +512,8 @@ def _fmt_time(seconds):
 def _final_top1(run_dir):
     """Final and best validation top-1 of a run (None when none)."""
     try:
-        if TOOLS not in sys.path:
-            sys.path.insert(0, TOOLS)
-        import summarize
-        run = summarize.load_run(run_dir)
+        from mmmiamix.experiments.summary import load_run
+        run = load_run(run_dir)
     except Exception:  # a summary line must never stop the sweep
         return None, None
     accs = [a for _, a in run['val']]
