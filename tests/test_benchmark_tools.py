@@ -1,6 +1,8 @@
 """tools/benchmark_mixing.py --ops-only and tools/gpu_check.py, on CPU in
-seconds (small batches, few repeats: the numbers are not checked, the
-report's content and the sync accounting are)."""
+seconds (small batches, few repeats): the report's content, the sync
+accounting, and verdicts that follow the numbers (a target measured past
+its bound reads MISSED, within it MET)."""
+import importlib.util
 import json
 import os
 import os.path as osp
@@ -9,6 +11,8 @@ import subprocess
 import sys
 
 import pytest
+
+from mmmiamix.experiments import benchmarks
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TOOLS = osp.join(REPO, 'tools')
@@ -47,7 +51,7 @@ def test_benchmark_ops_only(tmp_path):
         assert r['min'] <= r['max'] and r['min'] > 0, name
         assert r['host_ms'] > 0
         assert r['max'] == max(r['counts']) and len(r['counts']) == 2
-    # mmpretrain's Mixup is a handful of ops (the issue measured 9)
+    # mmpretrain's Mixup is a handful of ops (9 when this was written)
     assert res['small']['mmpretrain Mixup']['max'] < 20
     # the sync-free path records no syncing op at any size
     dense = res['scaling']["MiAMix(render='dense')"]
@@ -57,8 +61,59 @@ def test_benchmark_ops_only(tmp_path):
     assert res['checks']['sync_free'] is True
     assert res['checks']['ops_max'] == max(r['max'] for r in dense.values())
     assert res['checks']['ops_le_300'] == (res['checks']['ops_max'] <= 300)
-    assert re.search(r'^\| ops per call <= 300 .*\| (MET|MISSED) \|$', stdout,
-                     re.M)
+    # the printed verdicts are those of the numbers in the JSON
+    rows = dict(re.findall(r'^\| (ops per call <= 300|host time at 8x3x32x32'
+                           r' <= 2.0 ms|no syncing op in a call)[^|]* \|'
+                           r'[^|]*\| (MET|MISSED) \|$', stdout, re.M))
+    checks = res['checks']
+    assert rows == {
+        'ops per call <= 300': 'MET' if checks['ops_max'] <= 300 else
+        'MISSED',
+        'host time at 8x3x32x32 <= 2.0 ms': 'MET' if checks['host_ms_8x32']
+        <= 2.0 else 'MISSED',
+        'no syncing op in a call': 'MET'}
+    assert f"| {checks['ops_max']:,} (most) |" in stdout
+
+
+def _free(*counts, sync=()):
+    return {f'{i}x3x32x32': dict(min=min(c), max=max(c), counts=list(c),
+                                 sync=list(sync))
+            for i, c in enumerate(counts)}
+
+
+def test_targets_met_and_missed():
+    """The same report met and missed: one op too many, a host time past
+    2 ms, one syncing op, an op count that moves with the batch."""
+    name = 'dense'
+    small = {name: dict(host_ms=1.9, sync=[])}
+    met = benchmarks.ops_checks(small, _free((300, 300), (300, )), name)
+    assert met == dict(ops_max=300, ops_le_300=True, ops_constant=True,
+                       host_ms_8x32=1.9, host_ms_le_2=True, sync_free=True)
+    assert [r[2] for r in benchmarks.target_rows(met)] == [
+        'MET', '—', 'MET', 'MET']
+    slow = {name: dict(host_ms=2.1, sync=[])}
+    missed = benchmarks.ops_checks(slow, _free((300, ), (301, )), name)
+    assert (missed['ops_max'], missed['ops_constant']) == (301, False)
+    rows = benchmarks.target_rows(missed)
+    assert [r[2] for r in rows] == ['MISSED', '—', 'MISSED', 'MET']
+    assert rows[0][1] == '301 (most)' and rows[1][1] == 'no'
+    assert rows[2][1] == '2.10 ms'
+    synced = benchmarks.ops_checks(small, _free((10, ), sync=['nonzero']),
+                                   name)
+    assert benchmarks.target_rows(synced)[3] == (
+        'no syncing op in a call', 'some', 'MISSED')
+    small_sync = {name: dict(host_ms=1.0, sync=['item'])}
+    assert not benchmarks.ops_checks(small_sync, _free((10, )),
+                                     name)['sync_free']
+
+
+@pytest.mark.parametrize('value, op, target, expect', [
+    (1.0, '<=', 1.0, 'MET'), (1.0001, '<=', 1.0, 'MISSED'),
+    (10.0, '>=', 10.0, 'MET'), (9.99, '>=', 10.0, 'MISSED'),
+    (float('nan'), '<=', 1.0, 'n/a'), (None, '<=', 1.0, 'n/a'),
+    (1.0, '<=', None, 'n/a')])
+def test_verdict(value, op, target, expect):
+    assert benchmarks.verdict(value, op, target) == expect
 
 
 def test_gpu_check_logic_on_cpu(tmp_path):
@@ -71,7 +126,8 @@ def test_gpu_check_logic_on_cpu(tmp_path):
     printed = json.loads(block.split('```json')[1].split('```')[0])
     report = json.loads(out.read_text())
     assert set(report) == set(printed) == {'env', 'calls', 'training',
-                                           'wall_s'}
+                                           'graph', 'wall_s'}
+    assert 'skipped' in report['graph']  # CUDA graphs need CUDA
     assert report['env']['device'] == 'cpu' and report['env']['quick']
     assert report['env']['mmmiamix'] == 'mmmiamix'  # this checkout's code
     assert [c['shape'] for c in report['calls']] == ['4x3x64x64',
@@ -105,11 +161,10 @@ def test_gpu_check_needs_cuda():
 def test_gpu_check_reports_a_sync(monkeypatch, capsys):
     """A call that synced gives exit status 1 and the message in the table
     (the sync check itself needs CUDA; its outcome is simulated here)."""
-    sys.path.insert(0, TOOLS)
-    try:
-        import gpu_check
-    finally:
-        sys.path.remove(TOOLS)
+    spec = importlib.util.spec_from_file_location(
+        'gpu_check', osp.join(TOOLS, 'gpu_check.py'))
+    gpu_check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu_check)
     failure = dict(sync_free=False, error='called a synchronizing CUDA '
                    'operation', where='mmmiamix/core/miamix.py:1 in f')
     monkeypatch.setattr(gpu_check, 'check_sync', lambda *a: failure)
@@ -117,6 +172,8 @@ def test_gpu_check_reports_a_sync(monkeypatch, capsys):
     monkeypatch.setattr(gpu_check, 'check_training', lambda *a: dict(
         batch=2, repeats=1, vanilla_ms=1.0, miamix_ms=1.5,
         ratio_measured=1.5, miamix_call_ms=0.5, ratio_components=1.5))
+    monkeypatch.setattr(gpu_check, 'check_graph', lambda *a: dict(
+        skipped='not run'))
     assert gpu_check.main(['--device', 'cpu', '--quick']) == 1
     out = capsys.readouterr().out
     assert ('| 2×3×16×16 | **called a synchronizing CUDA operation** at '

@@ -1,4 +1,5 @@
 """mmmiamix.utils.profiling on tiny functions whose ops are known."""
+import time
 from collections import Counter
 
 import pytest
@@ -126,3 +127,24 @@ def test_cuda_time_needs_cuda(monkeypatch):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     with pytest.raises(RuntimeError, match='CUDA'):
         profiling.cuda_time(lambda: None)
+
+
+def test_call_ms_times_one_call_and_passes_arguments():
+    seen = []
+
+    def fn(a, device=None):
+        seen.append((a, device))
+        time.sleep(0.02)
+
+    ms = profiling.call_ms(fn, 1, device='d')
+    assert seen == [(1, 'd')]  # fn's own `device` is not taken
+    assert 15 <= ms < 2000
+    profiling.call_ms(fn, 2, sync_device='cpu')  # nothing to synchronise
+    assert seen[-1] == (2, None)
+
+
+def test_timer_ms_is_per_call():
+    ms = profiling.timer_ms(lambda: time.sleep(0.005), min_run_time=0.05)
+    assert 4 <= ms < 200
+    with pytest.raises(ValueError, match='min_run_time'):
+        profiling.timer_ms(lambda: None, min_run_time=0)

@@ -14,8 +14,7 @@ HERE = osp.dirname(osp.abspath(__file__))
 REPO = osp.dirname(HERE)
 TOOLS = osp.join(REPO, 'tools')
 FIXTURES = osp.join(HERE, 'fixtures_logs')
-sys.path.insert(0, TOOLS)
-import summarize  # noqa: E402
+from mmmiamix.experiments import summary as summarize
 
 
 def _run(args, cwd):

@@ -2,6 +2,7 @@
 tiny sweep (2 methods x 1 seed, with robustness), skipping finished runs,
 restarting broken ones, writing only under the work dir, and Slurm
 submission through tools/slurm_train.sh (with a stand-in ``srun``)."""
+import importlib.util
 import json
 import os
 import os.path as osp
@@ -17,9 +18,21 @@ HERE = osp.dirname(osp.abspath(__file__))
 REPO = osp.dirname(HERE)
 TOOLS = osp.join(REPO, 'tools')
 sys.path.insert(0, HERE)
-sys.path.insert(0, TOOLS)
-import sweep  # noqa: E402
 import tinydata  # noqa: E402
+
+from mmmiamix.experiments import launch  # noqa: E402
+from mmmiamix.experiments import sweep as plan  # noqa: E402
+
+
+def _load_tool():
+    spec = importlib.util.spec_from_file_location(
+        'sweep_tool', osp.join(TOOLS, 'sweep.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+sweep = _load_tool()
 
 
 def _env(**extra):
@@ -82,12 +95,12 @@ def test_methods_become_working_configs(base, tmp_path):
     from mmpretrain.models.utils.batch_augments import Mixup
     expect = {'vanilla': None, 'Mixup': (Mixup, 1.0), 'GMix_alpha0.5':
               (GMix, 0.5), 'MiAMix': (MiAMix, 2.0)}
-    registered = sweep._registered_augments()
+    registered = plan._registered_augments()
     for spec in ('vanilla', 'mixup', 'GMix:alpha=0.5', 'MiAMix'):
-        method = sweep.parse_method(spec, registered)
-        override, _ = sweep.method_override(method, base_cfg)
+        method = plan.parse_method(spec, registered)
+        override, _ = plan.method_override(method, base_cfg)
         cfg_path = tmp_path / f'{method.label}.py'
-        cfg_path.write_text(sweep.config_text(path, method, override))
+        cfg_path.write_text(plan.config_text(path, method, override))
         model = _build(Config.fromfile(str(cfg_path)))
         aug = _augment_of(model)
         if expect[method.label] is None:
@@ -107,16 +120,16 @@ def test_methods_become_working_configs(base, tmp_path):
 def test_parse_errors():
     reg = ['CutMix', 'MiAMix', 'Mixup']
     with pytest.raises(ValueError, match="'vanilla', a config file.*Mixup"):
-        sweep.parse_method('mixupp', reg)
+        plan.parse_method('mixupp', reg)
     with pytest.raises(ValueError, match='key=value'):
-        sweep.parse_method('Mixup:0.2', reg)
+        plan.parse_method('Mixup:0.2', reg)
     with pytest.raises(ValueError, match='not found'):
-        sweep.parse_method('missing.py', reg)
-    m = sweep.parse_method('small=MiAMix:alpha=0.5,p_self=0', reg)
+        plan.parse_method('missing.py', reg)
+    m = plan.parse_method('small=MiAMix:alpha=0.5,p_self=0', reg)
     assert (m.label, m.name) == ('small', 'MiAMix')
     assert m.kwargs == dict(alpha=0.5, p_self=0)
     with pytest.raises(ValueError, match='repeat'):
-        sweep.parse_methods(['vanilla', 'vanilla'])
+        plan.parse_methods(['vanilla', 'vanilla'])
 
 
 @pytest.fixture(scope='module')
@@ -257,61 +270,65 @@ def test_skip_finished_restart_broken(swept, tiny):
     assert not (work / '.sweep.lock').exists()
 
 
-def test_slurm_submits_through_slurm_train(tiny, tmp_path, monkeypatch):
-    """With a stand-in srun on PATH that records its arguments."""
-    bin_dir = tmp_path / 'bin'
-    bin_dir.mkdir()
-    record = tmp_path / 'srun_calls.txt'
-    fake = bin_dir / 'srun'
-    fake.write_text('#!/bin/sh\n'
-                    f'printf "%s\\n" "GPUS=$GPUS" "$@" "----" >> {record}\n')
-    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    work = tmp_path / 'work'
-    monkeypatch.setenv('PATH', f'{bin_dir}{os.pathsep}{os.environ["PATH"]}')
-    monkeypatch.chdir(tiny['cwd'])
-    assert sweep.main([
-        tiny['cfg'], '--methods', 'vanilla', '--seeds', '1', '--work-dir',
-        str(work), '--launcher', 'slurm', '--partition', 'gpu',
-        '--gpus-per-job', '2', '--cfg-options', 'train_cfg.max_epochs=1'
-    ]) == 0
-    calls = record.read_text().split('----\n')
-    args = calls[0].split('\n')
-    assert args[0] == 'GPUS=2'
-    assert args[1:3] == ['-p', 'gpu'] and '--job-name=vanilla_s1' in args
-    assert '--ntasks=2' in args and '--gres=gpu:2' in args
-    i = args.index('python')
-    assert args[i + 2].endswith('tools/train.py')
-    assert args[i + 3] == str(work / 'configs' / 'vanilla.py')
-    assert args[i + 4] == f'--work-dir={work}/vanilla/seed_1'
-    assert args[i + 5] == '--launcher=slurm'
-    assert args[i + 6:i + 9] == ['--cfg-options', 'train_cfg.max_epochs=1',
-                                 'randomness.seed=1']
-    status = json.loads((work / 'vanilla' / 'seed_1' /
-                         'sweep_status.json').read_text())
-    assert status['status'] == 'done'
-
-
 def test_gpu_slots_and_threads(tiny, tmp_path, monkeypatch):
     """Each concurrent job gets its own CUDA_VISIBLE_DEVICES and port; CPU
-    jobs share the cores."""
+    jobs share the cores; a job without --gpus keeps the sweep's
+    CUDA_VISIBLE_DEVICES (submitit's local executor would empty it)."""
     args = sweep.parse_args([tiny['cfg'], '--methods', 'vanilla', '--gpus',
                              '4,5,6,7', '--gpus-per-job', '2', '--launcher',
                              'pytorch', '--work-dir', str(tmp_path / 'w')])
-    runs, _, _, gpus = sweep.build_plan(args)
-    args.jobs = 2
-    s = sweep.Sweep(runs, args, gpus)
-    assert s._slot_env(0)['CUDA_VISIBLE_DEVICES'] == '4,5'
-    assert s._slot_env(1)['CUDA_VISIBLE_DEVICES'] == '6,7'
-    assert s._slot_env(1)['PORT'] == '29501'
+    runs, _, _, gpus = plan.build_plan(args, TOOLS)
+    assert launch.slot_env(args, gpus, 0, 2)['CUDA_VISIBLE_DEVICES'] == '4,5'
+    assert launch.slot_env(args, gpus, 1, 2)['CUDA_VISIBLE_DEVICES'] == '6,7'
+    assert launch.slot_env(args, gpus, 1, 2)['PORT'] == '29501'
     assert runs[0].train_cmd[:4] == ['bash', osp.join(TOOLS, 'dist_train.sh'),
                                      runs[0].config, '2']
     cpu = sweep.parse_args([tiny['cfg'], '--methods', 'vanilla', '--jobs',
                             '2', '--work-dir', str(tmp_path / 'w')])
-    runs, _, _, gpus = sweep.build_plan(cpu)
+    runs, _, _, gpus = plan.build_plan(cpu, TOOLS)
     monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
     monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '3')
     monkeypatch.setattr(os, 'cpu_count', lambda: 16)
-    env = sweep.Sweep(runs, cpu, gpus)._slot_env(0)
-    assert env['CUDA_VISIBLE_DEVICES'] == '3'  # left as it is
-    assert env['OMP_NUM_THREADS'] == '8'
-    assert env['PYTHONPATH'].split(os.pathsep)[0] == REPO
+    env = launch.slot_env(cpu, gpus, 0, 2)
+    assert env == {'CUDA_VISIBLE_DEVICES': '3', 'OMP_NUM_THREADS': '8'}
+    monkeypatch.delenv('CUDA_VISIBLE_DEVICES')
+    # None: the job removes the variable submitit set
+    assert launch.slot_env(cpu, gpus, 0, 1) == {'CUDA_VISIBLE_DEVICES': None}
+    job_env = plan._job_env(runs[0], dict(CUDA_VISIBLE_DEVICES=None, A='1'))
+    assert 'CUDA_VISIBLE_DEVICES' not in job_env and job_env['A'] == '1'
+
+
+def test_slurm_parameters(tiny, tmp_path):
+    """--partition, --gpus-per-job, --jobs and --time become the job
+    array's sbatch settings; a multi-GPU job trains one task per GPU."""
+    args = sweep.parse_args([
+        tiny['cfg'], '--methods', 'vanilla', 'Mixup', '--seeds', '0', '1',
+        '2', '--launcher', 'slurm', '--partition', 'gpu', '--gpus-per-job',
+        '4', '--jobs', '2', '--time', '90', '--cpus-per-task', '8',
+        '--srun-args', '--exclusive --mem=0', '--work-dir',
+        str(tmp_path / 'w')])
+    runs, _, _, _ = plan.build_plan(args, TOOLS)
+    assert launch.slurm_parameters(args, len(runs)) == dict(
+        partition='gpu', job_name='sweep', gpus_per_node=4,
+        ntasks_per_node=4, cpus_per_task=8, array_parallelism=2, time=90,
+        srun_args=['--exclusive', '--mem=0'])
+    cmd = runs[0].train_cmd
+    assert cmd[1].endswith('tools/train.py')
+    assert cmd[cmd.index('--launcher') + 1] == 'slurm'
+    args.jobs, args.gpus_per_job, args.time, args.srun_args = None, 1, None, None
+    p = launch.slurm_parameters(args, len(runs))
+    assert p['array_parallelism'] == 6 and 'time' not in p
+    runs, _, _, _ = plan.build_plan(args, TOOLS)
+    assert '--launcher' not in runs[0].train_cmd  # one GPU: one process
+
+
+def test_without_submitit(tiny, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, 'submitit', None)
+    with pytest.raises(SystemExit) as e:
+        sweep.main([tiny['cfg'], '--methods', 'vanilla', '--work-dir',
+                    str(tmp_path / 'w')])
+    assert 'pip install "mmmiamix[sweep]"' in str(e.value)
+    assert not (tmp_path / 'w').exists()
+    # a dry run needs no submitit
+    assert sweep.main([tiny['cfg'], '--methods', 'vanilla', '--work-dir',
+                       str(tmp_path / 'w'), '--dry-run']) == 0

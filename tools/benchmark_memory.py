@@ -28,17 +28,13 @@ Usage::
 """
 import argparse
 import json
-import os
-import sys
 import weakref
 
 import torch
 import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from mmmiamix.core.miamix import MiAMix  # noqa: E402
+from mmmiamix.core.miamix import MiAMix
 
 SIZES = ((100, 32, 32), (100, 64, 64), (64, 224, 224), (128, 224, 224))
 

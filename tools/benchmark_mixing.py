@@ -30,7 +30,8 @@ ops among them that would sync the host on CUDA
 then the training cost of MiAMix: a ResNet-18 CIFAR step (mmpretrain
 ``ResNet_CIFAR`` depth 18 + global pooling + linear head, soft-target cross
 entropy, SGD; batch 100, 32x32; forward + backward + step) with and without
-MiAMix, interleaved; and the ratios against the targets of DESIGN §6.
+MiAMix, interleaved; and the ratios against the targets (docs/design.md,
+"Targets").
 
 Timing: ``torch.set_num_threads(--threads)`` (default: the CPUs this process
 may use), warm-up calls, then the candidates of one size are timed round
@@ -51,28 +52,22 @@ Usage::
 """
 import argparse
 import json
-import math
 import os
-import platform
-import statistics
-import sys
 import time
 
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from mmmiamix.core import (AGMix, FMix, GMix, GridMix,  # noqa: E402
-                           MiAMix, SaliencyMix)
-from mmmiamix.core.reference import (reference_apply,  # noqa: E402
-                                     reference_loop)
-from mmmiamix.utils.profiling import count_ops, host_time, sync_ops  # noqa
+from mmmiamix.core import AGMix, FMix, GMix, GridMix, MiAMix, SaliencyMix
+from mmmiamix.core.reference import reference_apply, reference_loop
+from mmmiamix.experiments.benchmarks import (OPS_SMALL, bench_training,
+                                             cpu_name, fmt_range, make_batch,
+                                             measure_ops, ops_checks,
+                                             round_robin, target_rows,
+                                             verdict)
+from mmmiamix.utils.profiling import host_time
 
 SIZES = ((100, 32, 32), (100, 64, 64), (64, 224, 224))
 SINGLE = ('mixup', 'cutmix', 'fmix', 'gridmix', 'gmix', 'agmix')
-NUM_CLASSES = 100
 
 TARGETS = {
     'miamix_over_mixup_64x224': (
@@ -88,61 +83,6 @@ TARGETS = {
 
 
 # ----------------------------------------------------------------- helpers
-def cpu_name() -> str:
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or 'unknown'
-
-
-def sync(device):
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-
-
-def time_once(fn, device) -> float:
-    """ms of one call, the device synchronised only around it."""
-    sync(device)
-    start = time.perf_counter()
-    fn()
-    sync(device)
-    return (time.perf_counter() - start) * 1e3
-
-
-def round_robin(cands, device, warmup, repeats, budget_s=None):
-    """Median ms per candidate. ``cands``: name -> (fn, repeats or None).
-
-    Every candidate is warmed up, then timed one call per round; a candidate
-    with its own (smaller) repeat count drops out of later rounds.
-    """
-    for fn, _ in cands.values():
-        for _ in range(warmup):
-            fn()
-    times = {name: [] for name in cands}
-    start = time.perf_counter()
-    for r in range(repeats):
-        for name, (fn, reps) in cands.items():
-            if reps is not None and r >= reps:
-                continue
-            times[name].append(time_once(fn, device))
-        if budget_s is not None and r >= 2 and \
-                time.perf_counter() - start > budget_s:
-            break
-    return {name: statistics.median(t) for name, t in times.items()}
-
-
-def make_batch(b, h, w, device, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(b, 3, h, w, generator=g).to(device)
-    labels = torch.randint(0, NUM_CLASSES, (b, ), generator=g)
-    y = F.one_hot(labels, NUM_CLASSES).float().to(device)
-    return x, y
-
-
 # ------------------------------------------------------------ mixing speed
 def bench_size(b, h, w, device, quick):
     from mmpretrain.models.utils.batch_augments import CutMix, Mixup
@@ -244,14 +184,11 @@ def bench_cuda_128(device, quick):
 
 
 # ------------------------------------------------- ops per call, host time
-#: (B, H, W) of the MiAMix op counts (DESIGN §6: <= 300 at any batch size);
+#: (B, H, W) of the MiAMix op counts (target: <= 300 at any batch size);
 #: the host time and every augment's op count are taken at OPS_SMALL.
 OPS_SIZES = ((8, 32, 32), (100, 32, 32), (256, 32, 32), (32, 224, 224),
              (128, 224, 224))
 OPS_SIZES_QUICK = ((8, 32, 32), (100, 32, 32))
-OPS_SMALL = (8, 32, 32)
-OPS_TARGET = 300
-HOST_MS_TARGET = 2.0
 #: the sync-free render path of MiAMix (the target's path)
 SYNC_FREE = "MiAMix(render='dense')"
 
@@ -268,29 +205,6 @@ def ops_augments():
     # not matter here.
     augs['mmpretrain CutMix'] = CutMix(alpha=1.0)
     return augs
-
-
-def measure_ops(fn, x, y, draws, seed=0):
-    """Op counts of ``draws`` calls (one per seed) after one warm-up call
-    (which may do one-time work such as moving tables to the device).
-
-    Returns ``dict(min, max, counts, sync, top)``: the fewest and most ops,
-    every call's total, the syncing ops seen in any call, and the 12 most
-    frequent ops of the last call as ``(name, count)`` pairs."""
-    fn(x, y)
-    totals, syncing = [], set()
-    for i in range(draws):
-        torch.manual_seed(seed + i)
-        total, counts = count_ops(fn, x, y)
-        totals.append(total)
-        syncing.update(sync_ops(counts))
-    return dict(min=min(totals), max=max(totals), counts=totals,
-                sync=sorted(syncing), top=counts.most_common(12))
-
-
-def fmt_range(r):
-    lo, hi = r['min'], r['max']
-    return f'{lo:,}' if lo == hi else f'{lo:,} – {hi:,}'
 
 
 def bench_ops(device, quick, host_threads=1):
@@ -313,18 +227,7 @@ def bench_ops(device, quick, host_threads=1):
         for name in scaling:
             scaling[name][f'{b}x3x{h}x{w}'] = measure_ops(
                 augs[name], x, y, 2 if quick else 3)
-    free = scaling[SYNC_FREE]
-    worst = max(r['max'] for r in free.values())
-    totals = {t for r in free.values() for t in r['counts']}
-    checks = {
-        'ops_max': worst,
-        'ops_le_300': worst <= OPS_TARGET,
-        'ops_constant': len(totals) == 1,
-        'host_ms_8x32': small[SYNC_FREE]['host_ms'],
-        'host_ms_le_2': small[SYNC_FREE]['host_ms'] <= HOST_MS_TARGET,
-        'sync_free': not any(r['sync'] for r in free.values())
-        and not small[SYNC_FREE]['sync'],
-    }
+    checks = ops_checks(small, scaling[SYNC_FREE], SYNC_FREE)
     return dict(small=small, scaling=scaling, checks=checks,
                 host_threads=host_threads, draws=draws)
 
@@ -362,102 +265,16 @@ def print_ops(res, device):
         print(f'| {name} | ' + ' | '.join(fmt_range(r) for r in per.values())
               + f" | {', '.join(sync) or 'none'} |")
     print(f'\n## {device.type}: targets of the sync-free path {SYNC_FREE}'
-          ' (issue 9, DESIGN §6)')
+          ' (docs/design.md, Targets)')
     print()
-    yes = {True: 'MET', False: 'MISSED'}
     print('| target | measured | status |')
     print('| --- | ---: | --- |')
-    print(f'| ops per call <= {OPS_TARGET} at every size above | '
-          f"{checks['ops_max']:,} (most) | {yes[checks['ops_le_300']]} |")
-    print('| same op count at every size and draw | '
-          f"{'yes' if checks['ops_constant'] else 'no'} | — |")
-    print(f'| host time at {b}x3x{h}x{w} <= {HOST_MS_TARGET} ms | '
-          f"{checks['host_ms_8x32']:.2f} ms | {yes[checks['host_ms_le_2']]} |")
-    print('| no syncing op in a call | '
-          f"{'none' if checks['sync_free'] else 'some'} | "
-          f"{yes[checks['sync_free']]} |")
-
-
-# ------------------------------------------------------------ training cost
-class CifarNet(nn.Module):
-    """mmpretrain's ResNet_CIFAR (depth 18) + global pooling + linear."""
-
-    def __init__(self, num_classes=10):
-        super().__init__()
-        from mmpretrain.models.backbones import ResNet_CIFAR
-        self.backbone = ResNet_CIFAR(depth=18)
-        self.fc = nn.Linear(512, num_classes)
-
-    def forward(self, x):
-        feat = self.backbone(x)[-1]
-        return self.fc(F.adaptive_avg_pool2d(feat, 1).flatten(1))
-
-
-def bench_training(device, quick, num_classes=10, batch=100, repeats=None,
-                   warmup=None, call_repeats=None):
-    """Median ms of a ResNet-18 CIFAR training step (forward, backward, SGD)
-    on a ``batch``x3x32x32 batch, without and with MiAMix, interleaved;
-    ``repeats``/``warmup``/``call_repeats`` override the defaults (CPU 20/1,
-    CUDA 100/10; ``quick``: CPU 3, CUDA 20). The measured ratio is the
-    median over the pairs of (step with MiAMix) / (step without), each pair
-    run back to back, so that a drift of the machine's speed cancels."""
-    torch.manual_seed(0)
-    model = CifarNet(num_classes).to(device).train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9,
-                          weight_decay=5e-4)
-    b = batch
-    g = torch.Generator().manual_seed(1)
-    x = torch.randn(b, 3, 32, 32, generator=g).to(device)
-    y = F.one_hot(torch.randint(0, num_classes, (b, ), generator=g),
-                  num_classes).float().to(device)
-    aug = MiAMix()
-
-    def step(mix):
-        inputs, scores = aug(x, y) if mix else (x, y)
-        logits = model(inputs)
-        loss = -(scores * F.log_softmax(logits, dim=1)).sum(1).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
-    if warmup is None:
-        warmup = 1 if device.type == 'cpu' else 10
-    if repeats is None:
-        repeats = (3 if quick else 20) if device.type == 'cpu' else (
-            20 if quick else 100)
-    if call_repeats is None:
-        call_repeats = 10 if quick else 30
-    for _ in range(warmup):
-        step(False)
-        step(True)
-    vanilla, mixed = [], []
-    for r in range(repeats):
-        # alternate the order so neither always runs second
-        order = (False, True) if r % 2 == 0 else (True, False)
-        for mix in order:
-            t = time_once(lambda: step(mix), device)
-            (mixed if mix else vanilla).append(t)
-    # The cost of the augment alone, on this batch, same session.
-    aug_ms = round_robin({'aug': (lambda: aug(x, y), None)}, device, 3,
-                         call_repeats)['aug']
-    v, m = statistics.median(vanilla), statistics.median(mixed)
-    paired = statistics.median(a / b for a, b in zip(mixed, vanilla))
-    return {'batch': b, 'repeats': repeats,
-            'vanilla_ms': v, 'miamix_ms': m, 'ratio_measured': paired,
-            'miamix_call_ms': aug_ms, 'ratio_components': (v + aug_ms) / v,
-            'vanilla_all': vanilla, 'miamix_all': mixed}
+    for row in target_rows(checks):
+        print('| ' + ' | '.join(row) + ' |')
 
 
 # ------------------------------------------------------------------- report
-def verdict(value, op, target):
-    if value is None or target is None or (isinstance(value, float)
-                                           and math.isnan(value)):
-        return 'n/a'
-    ok = value <= target if op == '<=' else value >= target
-    return 'MET' if ok else 'MISSED'
-
-
-def main():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--quick', action='store_true',
                         help='fewer repeats (a rough run in ~2-3 minutes; '
@@ -478,9 +295,7 @@ def main():
                         help='torch.set_num_threads while timing the host '
                         'time of a call (default 1)')
     parser.add_argument('--out', help='write every number to this JSON file')
-    args = parser.parse_args()
-
-    torch.set_num_threads(args.threads)
+    args = parser.parse_args(argv)
     devices = []
     if args.device in ('all', 'cpu'):
         devices.append(torch.device('cpu'))
@@ -489,7 +304,110 @@ def main():
             devices.append(torch.device('cuda'))
         elif args.device == 'cuda':
             parser.error('--device cuda: no CUDA device')
+    return args, devices
 
+
+def mixing_tables(device, quick, res):
+    """The ms per batch of every candidate at SIZES, printed; the ratios
+    that need them."""
+    for b, h, w in SIZES:
+        key = f'{b}x3x{h}x{w}'
+        t0 = time.perf_counter()
+        ms = bench_size(b, h, w, device, quick)
+        res['mixing_ms'][key] = ms
+        print(f'\n## {device.type} {key}  (ms per batch, median; '
+              f'{time.perf_counter() - t0:.0f} s)')
+        for name, v in ms.items():
+            print(f'  {name:28s} {v:10.3f}')
+    ratios = {}
+    m224 = res['mixing_ms']['64x3x224x224']
+    m32 = res['mixing_ms']['100x3x32x32']
+    pair = res['pair_64x224'] = bench_pair(64, 224, 224, device, quick)
+    ratios['miamix_over_mixup_64x224'] = \
+        pair['MiAMix'] / pair['mmpretrain Mixup']
+    ratios['miamix_over_mixup_64x224_all'] = \
+        m224['MiAMix'] / m224['mmpretrain Mixup']
+    print(f"\n## {device.type} 64x3x224x224, MiAMix and mmpretrain "
+          f"Mixup alone, round robin: {pair['MiAMix']:.2f} ms, "
+          f"{pair['mmpretrain Mixup']:.2f} ms (in the round of every "
+          f"candidate above: {ratios['miamix_over_mixup_64x224_all']:.3f})")
+    ratios['reference_over_miamix_100x32'] = \
+        m32['reference loop'] / m32['MiAMix']
+    ratios['miamix_over_floor_64x224'] = \
+        m224['MiAMix'] / m224['floor add(x, xp)']
+    return ratios
+
+
+def cuda_tables(device, quick, res, ratios):
+    c = bench_cuda_128(device, quick)
+    res['cuda_128x224'] = c
+    ratios['cuda_ms_128x224'] = c['MiAMix 128x224']
+    res['no_sync'] = check_no_sync(device)
+    print(f"\n## cuda 128x3x224x224: MiAMix {c['MiAMix 128x224']:.3f}"
+          f" ms, blend floor {c['floor add(x, xp) 128x224']:.3f} ms;"
+          f" sync check: {res['no_sync'][1]}")
+
+
+def training_table(device, quick, res, ratios):
+    t0 = time.perf_counter()
+    tr = bench_training(device, quick)
+    res['training'] = tr
+    ratios['train_cost'] = tr['ratio_measured']
+    ratios['train_cost_components'] = tr['ratio_components']
+    print(f'\n## {device.type} training step, ResNet-18 CIFAR, '
+          f'batch 100 ({time.perf_counter() - t0:.0f} s)')
+    print(f"  vanilla {tr['vanilla_ms']:.1f} ms, with MiAMix "
+          f"{tr['miamix_ms']:.1f} ms (medians of {len(tr['vanilla_all'])} "
+          f"interleaved pairs); median ratio of a pair: "
+          f"{tr['ratio_measured']:.3f}")
+    print(f"  MiAMix call alone {tr['miamix_call_ms']:.2f} ms: "
+          f"(vanilla + call) / vanilla = {tr['ratio_components']:.4f}")
+
+
+def print_targets(device, res, ratios):
+    print(f'\n## {device.type} targets (docs/design.md)')
+    train_target = 1.01 if device.type == 'cpu' else 1.03
+    for key, (label, op, target) in TARGETS.items():
+        if key == 'train_cost':
+            target = train_target
+        if key not in ratios:
+            continue
+        v = ratios[key]
+        print(f'  {label:58s} {v:9.4f}  target {op} {target}: '
+              f'{verdict(v, op, target)}')
+        if key == 'train_cost':
+            v2 = ratios['train_cost_components']
+            print(f"  {'  same, from components (1 + call / step)':58s}"
+                  f' {v2:9.4f}  target {op} {target}: '
+                  f'{verdict(v2, op, target)}')
+    if device.type == 'cuda':
+        ok, msg = res['no_sync']
+        print(f"  {'MiAMix without host sync (CUDA)':58s} "
+              f"{'MET' if ok else 'MISSED: ' + msg}")
+
+
+def bench_device(device, args):
+    """Every table of one device, printed; returns its numbers."""
+    res = {'mixing_ms': {}}
+    t0 = time.perf_counter()
+    res['ops'] = bench_ops(device, args.quick, args.host_threads)
+    print_ops(res['ops'], device)
+    print(f'  ({time.perf_counter() - t0:.1f} s)')
+    if args.ops_only:
+        return res
+    ratios = mixing_tables(device, args.quick, res)
+    if device.type == 'cuda':
+        cuda_tables(device, args.quick, res, ratios)
+    if not args.skip_train:
+        training_table(device, args.quick, res, ratios)
+    res['ratios'] = ratios
+    print_targets(device, res, ratios)
+    return res
+
+
+def main(argv=None):
+    args, devices = parse_args(argv)
+    torch.set_num_threads(args.threads)
     info = {
         'torch': torch.__version__, 'cpu': cpu_name(),
         'threads': torch.get_num_threads(),
@@ -501,86 +419,8 @@ def main():
           f"threads {info['threads']}, load average {info['loadavg_start']}"
           + (f", CUDA: {info['cuda']}" if info['cuda'] else ', no CUDA'))
     results = {'info': info, 'devices': {}}
-
     for device in devices:
-        res = {'mixing_ms': {}}
-        results['devices'][device.type] = res
-        t0 = time.perf_counter()
-        res['ops'] = bench_ops(device, args.quick, args.host_threads)
-        print_ops(res['ops'], device)
-        print(f'  ({time.perf_counter() - t0:.1f} s)')
-        if args.ops_only:
-            continue
-        for b, h, w in SIZES:
-            key = f'{b}x3x{h}x{w}'
-            t0 = time.perf_counter()
-            ms = bench_size(b, h, w, device, args.quick)
-            res['mixing_ms'][key] = ms
-            print(f'\n## {device.type} {key}  (ms per batch, median; '
-                  f'{time.perf_counter() - t0:.0f} s)')
-            for name, v in ms.items():
-                print(f'  {name:28s} {v:10.3f}')
-        ratios = {}
-        m224 = res['mixing_ms']['64x3x224x224']
-        m32 = res['mixing_ms']['100x3x32x32']
-        pair = res['pair_64x224'] = bench_pair(64, 224, 224, device,
-                                               args.quick)
-        ratios['miamix_over_mixup_64x224'] = \
-            pair['MiAMix'] / pair['mmpretrain Mixup']
-        ratios['miamix_over_mixup_64x224_all'] = \
-            m224['MiAMix'] / m224['mmpretrain Mixup']
-        print(f"\n## {device.type} 64x3x224x224, MiAMix and mmpretrain "
-              f"Mixup alone, round robin: {pair['MiAMix']:.2f} ms, "
-              f"{pair['mmpretrain Mixup']:.2f} ms (in the round of every "
-              f"candidate above: {ratios['miamix_over_mixup_64x224_all']:.3f}"
-              ")")
-        ratios['reference_over_miamix_100x32'] = \
-            m32['reference loop'] / m32['MiAMix']
-        ratios['miamix_over_floor_64x224'] = \
-            m224['MiAMix'] / m224['floor add(x, xp)']
-        if device.type == 'cuda':
-            c = bench_cuda_128(device, args.quick)
-            res['cuda_128x224'] = c
-            ratios['cuda_ms_128x224'] = c['MiAMix 128x224']
-            res['no_sync'] = check_no_sync(device)
-            print(f"\n## cuda 128x3x224x224: MiAMix {c['MiAMix 128x224']:.3f}"
-                  f" ms, blend floor {c['floor add(x, xp) 128x224']:.3f} ms;"
-                  f" sync check: {res['no_sync'][1]}")
-        if not args.skip_train:
-            t0 = time.perf_counter()
-            tr = bench_training(device, args.quick)
-            res['training'] = tr
-            ratios['train_cost'] = tr['ratio_measured']
-            ratios['train_cost_components'] = tr['ratio_components']
-            print(f'\n## {device.type} training step, ResNet-18 CIFAR, '
-                  f'batch 100 ({time.perf_counter() - t0:.0f} s)')
-            print(f"  vanilla {tr['vanilla_ms']:.1f} ms, with MiAMix "
-                  f"{tr['miamix_ms']:.1f} ms (medians of {len(tr['vanilla_all'])} "
-                  f"interleaved pairs); median ratio of a pair: "
-                  f"{tr['ratio_measured']:.3f}")
-            print(f"  MiAMix call alone {tr['miamix_call_ms']:.2f} ms: "
-                  f"(vanilla + call) / vanilla = "
-                  f"{tr['ratio_components']:.4f}")
-        res['ratios'] = ratios
-        print(f'\n## {device.type} targets (DESIGN §6)')
-        train_target = 1.01 if device.type == 'cpu' else 1.03
-        for key, (label, op, target) in TARGETS.items():
-            if key == 'train_cost':
-                target = train_target
-            if key not in ratios:
-                continue
-            v = ratios[key]
-            print(f'  {label:58s} {v:9.4f}  target {op} {target}: '
-                  f'{verdict(v, op, target)}')
-            if key == 'train_cost':
-                v2 = ratios['train_cost_components']
-                print(f"  {'  same, from components (1 + call / step)':58s}"
-                      f' {v2:9.4f}  target {op} {target}: '
-                      f'{verdict(v2, op, target)}')
-        if device.type == 'cuda':
-            ok, msg = res['no_sync']
-            print(f"  {'MiAMix without host sync (CUDA)':58s} "
-                  f"{'MET' if ok else 'MISSED: ' + msg}")
+        results['devices'][device.type] = bench_device(device, args)
     info['loadavg_end'] = os.getloadavg()
     print(f"\n# load average at the end {info['loadavg_end']}")
     if args.out:

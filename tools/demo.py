@@ -14,16 +14,13 @@ configs/quickstart/vanilla_resnet18_digits.py`` runs the same without mixing.
 """
 import argparse
 import glob
-import os
 import os.path as osp
 import re
-import sys
 import time
 import warnings
 
 # mmcv-lite has no compiled ops; mmpretrain warns about it at import time.
 warnings.filterwarnings('ignore', message='Fail to import ``MultiScale')
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402

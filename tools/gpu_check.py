@@ -1,4 +1,4 @@
-"""The GPU check of issue 9 (item 4): MiAMix on one CUDA GPU, in < 5 minutes.
+"""The GPU check: MiAMix on one CUDA GPU, in < 5 minutes.
 
 Measures, with MiAMix at its defaults (``render='auto'``: the sync-free path
 on CUDA):
@@ -13,7 +13,14 @@ on CUDA):
 - the training cost: a ResNet-18 CIFAR step (mmpretrain ``ResNet_CIFAR``
   depth 18, forward + backward + SGD), batch 100, 32x32, with and without
   MiAMix, interleaved pairs, medians and the median ratio of a pair (the
-  code of ``tools/benchmark_mixing.py``).
+  code of ``tools/benchmark_mixing.py``);
+- one call at 128x3x224x224 captured in a CUDA graph (static input
+  buffers, the default generator) and replayed: whether each replay draws
+  new masks, whether a replay equals an eager call made from the same
+  generator state, ms per replay beside ms per eager call
+  (``torch.utils.benchmark.Timer``), and the same with a custom
+  ``torch.Generator`` (or the error it gets)
+  (:mod:`mmmiamix.experiments.cuda_graph`).
 
 Prints one markdown block (a table and the JSON of every number) to paste
 into ``docs/benchmarks.md``. Exit status: 0 when every call ran without a
@@ -43,10 +50,7 @@ import traceback
 
 import torch
 
-TOOLS = osp.dirname(osp.abspath(__file__))
-REPO = osp.dirname(TOOLS)
-sys.path.insert(0, REPO)
-sys.path.insert(0, TOOLS)
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 SHAPES = ((128, 3, 224, 224), (100, 3, 32, 32))
 SHAPES_QUICK = ((4, 3, 64, 64), (8, 3, 32, 32))
@@ -115,7 +119,7 @@ def time_call(fn, device, repeats):
 
 
 def check_call(shape, device, repeats):
-    from benchmark_mixing import make_batch
+    from mmmiamix.experiments.benchmarks import make_batch
     from mmmiamix.core import MiAMix
     from mmmiamix.utils.profiling import count_ops, sync_ops
 
@@ -140,8 +144,46 @@ def check_call(shape, device, repeats):
     return res
 
 
+def check_graph(device, quick):
+    """The CUDA-graph check of one call (skipped on a CPU)."""
+    from mmmiamix.core import MiAMix
+    from mmmiamix.experiments.benchmarks import make_batch
+    from mmmiamix.experiments.cuda_graph import NO_CUDA, check_cuda_graph
+    if device.type != 'cuda':
+        return dict(skipped=NO_CUDA)
+    b, _, h, w = (SHAPES_QUICK if quick else SHAPES)[0]
+    x, y = make_batch(b, h, w, device)
+    res = check_cuda_graph(MiAMix(), x, y, device,
+                           min_run_time=0.05 if quick else 0.5)
+    res['shape'] = f'{b}x3x{h}x{w}'
+    return res
+
+
+def graph_lines(graph):
+    """The markdown lines of the CUDA-graph check."""
+    if 'skipped' in graph:
+        return ['', f"CUDA graph of one call: {graph['skipped']}."]
+    lines = ['', f"| CUDA graph, {graph['shape'].replace('x', '×')} | new "
+             'masks each replay | replay = eager from the same generator '
+             'state (max abs diff) | ms per replay | ms per eager call |',
+             '| --- | --- | --- | ---: | ---: |']
+    for name, r in (('default generator', graph),
+                    ('custom generator', graph.get('custom_generator'))):
+        if r is None:
+            continue
+        if 'error' in r:
+            lines.append(f"| {name} | **error**: {r['error']} | | | |")
+            continue
+        yes = {True: 'yes', False: '**no**'}
+        lines.append(
+            f"| {name} | {yes[r['new_masks']]} | {yes[r['equals_eager']]} "
+            f"({r['max_abs_diff']:.3g}) | {fmt(r['replay_ms'])} | "
+            f"{fmt(r['eager_ms'])} |")
+    return lines
+
+
 def check_training(device, quick):
-    from benchmark_mixing import bench_training
+    from mmmiamix.experiments.benchmarks import bench_training
     if quick:
         tr = bench_training(device, True, batch=TRAIN_BATCH_QUICK, repeats=2,
                             warmup=1, call_repeats=3)
@@ -206,8 +248,9 @@ def markdown(report):
         f"{tr['miamix_call_ms']:.3f} ms) | {tr['vanilla_ms']:.2f} | "
         f"{tr['miamix_ms']:.2f} | {tr['ratio_measured']:.3f} | "
         f"{tr['ratio_components']:.3f} |",
+    ] + graph_lines(report['graph']) + [
         '',
-        'Targets (DESIGN §6): no host sync; ≤ '
+        'Targets (docs/design.md): no host sync; ≤ '
         f"{TARGETS['cuda_ms_128x224']} ms at 128×3×224×224 (on an H100); "
         f"≤ {TARGETS['ops']} ops; training cost ≤ "
         f"{TARGETS['train_cost']}.",
@@ -260,7 +303,10 @@ def main(argv=None):
     t0 = time.perf_counter()
     training = check_training(device, args.quick)
     print(f'# training cost: {time.perf_counter() - t0:.1f} s', flush=True)
-    report = dict(env=env, calls=calls, training=training,
+    t0 = time.perf_counter()
+    graph = check_graph(device, args.quick)
+    print(f'# CUDA graph: {time.perf_counter() - t0:.1f} s', flush=True)
+    report = dict(env=env, calls=calls, training=training, graph=graph,
                   wall_s=time.perf_counter() - start)
     print('\n----- paste into docs/benchmarks.md -----')
     print(markdown(report))

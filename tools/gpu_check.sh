@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The GPU check of issue 9 (item 4), at most 5 minutes on one CUDA GPU:
+# The GPU check, at most 5 minutes on one CUDA GPU:
 # MiAMix at 128x3x224x224 and 100x3x32x32 under
 # torch.cuda.set_sync_debug_mode('error'), its CUDA time and op count, and
-# the ResNet-18 CIFAR training cost (batch 100) with and without MiAMix.
+# the ResNet-18 CIFAR training cost (batch 100) with and without MiAMix,
+# and one call captured in a CUDA graph and replayed.
 # Prints a markdown block to paste into docs/benchmarks.md.
 #
 # Usage: tools/gpu_check.sh [--out gpu_check.json]

@@ -46,16 +46,13 @@ import sys
 
 import numpy as np
 
+#: the 19 corruptions, in the order of CIFAR-10-C / CIFAR-100-C, and the 15
+#: benchmark ones
+from mmmiamix.datasets.cifar_c import BENCHMARK_CORRUPTIONS as COMMON
+from mmmiamix.datasets.cifar_c import CIFAR_C_CORRUPTIONS as CORRUPTIONS
+
 PACKAGE = 'imagecorruptions-imaug'
 INSTALL = f'pip install {PACKAGE}'
-#: the 19 corruptions, in the order of CIFAR-10-C / CIFAR-100-C
-CORRUPTIONS = (
-    'gaussian_noise', 'shot_noise', 'impulse_noise', 'defocus_blur',
-    'glass_blur', 'motion_blur', 'zoom_blur', 'snow', 'frost', 'fog',
-    'brightness', 'contrast', 'elastic_transform', 'pixelate',
-    'jpeg_compression', 'speckle_noise', 'gaussian_blur', 'spatter',
-    'saturate')
-COMMON = CORRUPTIONS[:15]
 SEVERITIES = (1, 2, 3, 4, 5)
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif',
                     '.tiff', '.webp')
@@ -414,8 +411,6 @@ def main(argv=None):
         if osp.isdir(args.source):
             images, labels, classes, files = read_folder(args.source)
         elif osp.isfile(args.source) and args.source.endswith('.py'):
-            sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(
-                __file__))))
             images, labels, classes, files = read_config(
                 args.source, args.split)
         else:

@@ -29,21 +29,18 @@ import os.path as osp
 import sys
 from copy import deepcopy
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import mmengine
+import torch
+from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.dist import get_rank
+from mmengine.evaluator import DumpResults
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
 
-import mmengine  # noqa: E402
-import torch  # noqa: E402
-from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
-from mmengine.dist import get_rank  # noqa: E402
-from mmengine.evaluator import DumpResults  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-from mmmiamix.resume import (install_safe_loader,  # noqa: E402
-                             setup_torch_load_compat)
-from mmmiamix.utils import (setup_cpu_distributed,  # noqa: E402
+from mmmiamix.resume import install_safe_loader, setup_torch_load_compat
+from mmmiamix.utils import (setup_cpu_distributed,
                             teardown_distributed)
-from mmmiamix.utils import preflight  # noqa: E402
+from mmmiamix.utils import preflight
 
 
 def parse_args(argv=None):

@@ -55,27 +55,21 @@ import os.path as osp
 import sys
 from copy import deepcopy
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import numpy as np
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
+from mmengine.utils import import_modules_from_strings
+from torch.utils.data import DataLoader
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.dataset import pseudo_collate  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmengine.runner import load_checkpoint  # noqa: E402
-from mmengine.utils import import_modules_from_strings  # noqa: E402
-from torch.utils.data import DataLoader  # noqa: E402
-
-from mmmiamix.resume import (atomic_write, install_safe_loader,  # noqa
+from mmmiamix.datasets.cifar_c import (BENCHMARK_CORRUPTIONS,
+                                       EXTRA_CORRUPTIONS)
+from mmmiamix.resume import (atomic_write, install_safe_loader,
                              setup_torch_load_compat)
-from mmmiamix.utils import preflight  # noqa: E402
+from mmmiamix.utils import preflight
 
-BENCHMARK_CORRUPTIONS = (
-    'gaussian_noise', 'shot_noise', 'impulse_noise', 'defocus_blur',
-    'glass_blur', 'motion_blur', 'zoom_blur', 'snow', 'frost', 'fog',
-    'brightness', 'contrast', 'elastic_transform', 'pixelate',
-    'jpeg_compression')
-EXTRA_CORRUPTIONS = ('speckle_noise', 'gaussian_blur', 'spatter', 'saturate')
 
 
 def parse_args(argv=None):

@@ -33,18 +33,15 @@ import os.path as osp
 import sys
 from copy import deepcopy
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import torch
+from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
 
-import torch  # noqa: E402
-from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-from mmmiamix.resume import (install_safe_loader,  # noqa: E402
-                             setup_torch_load_compat)
-from mmmiamix.utils import (check_rank_seed, setup_cpu_distributed,  # noqa
+from mmmiamix.resume import install_safe_loader, setup_torch_load_compat
+from mmmiamix.utils import (check_rank_seed, setup_cpu_distributed,
                             teardown_distributed)
-from mmmiamix.utils import preflight  # noqa: E402
+from mmmiamix.utils import preflight
 
 RESUME_HOOKS = ('RandomStateHook', 'SafeCheckpointHook')
 

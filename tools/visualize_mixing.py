@@ -37,20 +37,17 @@ if the folder has fewer). ``--seed`` fixes every draw. No Runner, no GPU.
 import argparse
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-import matplotlib  # noqa: E402
+import matplotlib
 
 matplotlib.use('Agg')
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
+import numpy as np
+import torch
+import torch.nn.functional as F
 
-from mmmiamix import core  # noqa: E402
-from mmmiamix import visualization as vis  # noqa: E402
+from mmmiamix import core
+from mmmiamix import visualization as vis
 
 METHODS = {
     'miamix': 'MiAMix',

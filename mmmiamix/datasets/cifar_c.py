@@ -30,6 +30,10 @@ CIFAR_C_CORRUPTIONS = (
     'brightness', 'contrast', 'elastic_transform', 'pixelate',
     'jpeg_compression', 'speckle_noise', 'gaussian_blur', 'spatter',
     'saturate')
+#: The 15 benchmark corruptions (mean corruption accuracy is reported on
+#: these) and the 4 extra ones, in the release's order.
+BENCHMARK_CORRUPTIONS = CIFAR_C_CORRUPTIONS[:15]
+EXTRA_CORRUPTIONS = CIFAR_C_CORRUPTIONS[15:]
 
 IMAGES_PER_SEVERITY = 10000
 NUM_SEVERITIES = 5

@@ -14,7 +14,8 @@ from typing import Callable, Dict, List, Optional, Tuple
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-__all__ = ['count_ops', 'sync_ops', 'host_time', 'cuda_time', 'SYNC_OPS']
+__all__ = ['count_ops', 'sync_ops', 'call_ms', 'host_time', 'cuda_time',
+           'timer_ms', 'SYNC_OPS']
 
 #: Ops that make the host wait for a CUDA device (or copy host data to it
 #: from pageable memory), with the reason. A name with a ``[...]`` tag is
@@ -143,6 +144,25 @@ def sync_ops(counts) -> List[str]:
                                            or counts[name] > 0))
 
 
+def call_ms(fn: Callable, *args, sync_device=None, **kwargs) -> float:
+    """Wall-clock ms of one call ``fn(*args, **kwargs)``.
+
+    With a CUDA ``sync_device`` (a :class:`torch.device` or a string) it
+    is synchronised before and after the call, so the time is the whole
+    call; otherwise nothing is synchronised (with CUDA tensors: the host's
+    part only). Every timing of the tools goes through here.
+    """
+    cuda = sync_device is not None and \
+        torch.device(sync_device).type == 'cuda'
+    if cuda:
+        torch.cuda.synchronize(sync_device)
+    start = time.perf_counter()
+    fn(*args, **kwargs)
+    if cuda:
+        torch.cuda.synchronize(sync_device)
+    return (time.perf_counter() - start) * 1e3
+
+
 def host_time(fn: Callable, *args, repeats: int = 30, warmup: int = 3,
               threads: Optional[int] = 1, **kwargs) -> float:
     """Median wall-clock ms of one call ``fn(*args, **kwargs)`` on the host.
@@ -163,11 +183,7 @@ def host_time(fn: Callable, *args, repeats: int = 30, warmup: int = 3,
     try:
         for _ in range(warmup):
             fn(*args, **kwargs)
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fn(*args, **kwargs)
-            times.append((time.perf_counter() - start) * 1e3)
+        times = [call_ms(fn, *args, **kwargs) for _ in range(repeats)]
     finally:
         torch.set_num_threads(previous)
     return statistics.median(times)
@@ -204,3 +220,15 @@ def cuda_time(fn: Callable, *args, repeats: int = 20, warmup: int = 3,
     return dict(cuda_ms=start.elapsed_time(end) / repeats,
                 wall_ms=(t2 - t0) * 1e3 / repeats,
                 launch_ms=(t1 - t0) * 1e3 / repeats)
+
+
+def timer_ms(fn: Callable, min_run_time: float = 0.2) -> float:
+    """Median ms of one call ``fn()`` by :class:`torch.utils.benchmark.Timer`
+    (``blocked_autorange``: blocks of calls, CUDA synchronised around each
+    block, at least ``min_run_time`` seconds in all)."""
+    from torch.utils.benchmark import Timer
+    if min_run_time <= 0:
+        raise ValueError(f'min_run_time must be > 0, got {min_run_time!r}')
+    timer = Timer(stmt='fn()', globals={'fn': fn},
+                  num_threads=torch.get_num_threads())
+    return timer.blocked_autorange(min_run_time=min_run_time).median * 1e3
