@@ -183,8 +183,13 @@ def _probe(method: MaskMethod) -> None:
     _check_masks(where, 'render', method.render(params, _PROBE_SIZE))
     if method.augmentable:
         warp = torch.eye(2).expand(len(_PROBE_SHARES), 2, 2)
-        _check_masks(where, 'render with a warp',
-                     method.render(params, _PROBE_SIZE, warp))
+        try:
+            masks = method.render(params, _PROBE_SIZE, warp)
+        except TypeError as e:
+            raise TypeError(f'{where}: an augmentable method renders with a '
+                            'warp, render(params, size, warp), which failed: '
+                            f'{e}') from e
+        _check_masks(where, 'render with a warp', masks)
     if method.stack is not None:
         value = method.stack(params, _PROBE_SIZE)
         if not isinstance(value, torch.Tensor) or \
