@@ -9,8 +9,13 @@ import torch
 from mmmiamix.core import (MASK_METHODS, box_filter, default_smooth_windows,
                            make_mask)
 from mmmiamix.core.geometry import rotation_shear
-from mmmiamix.core.masks import (render_cutmix, render_fmix, sample_cutmix,
-                                 sample_fmix)
+from mmmiamix.core.methods import fmix as fmix_module
+from mmmiamix.core.methods.boxes import box_axes, render_boxes
+
+sample_cutmix = MASK_METHODS['cutmix'].sample
+render_cutmix = MASK_METHODS['cutmix'].render
+sample_fmix = MASK_METHODS['fmix'].sample
+render_fmix = MASK_METHODS['fmix'].render
 
 SIZES = [(32, 32), (24, 40), (8, 8)]
 
@@ -340,7 +345,7 @@ def test_saliencymix_centres_box_on_partner_saliency():
 def test_fmix_select_by_sort_equals_kthvalue():
     """The dense path thresholds with a sort, the compact one with a padded
     kthvalue: the same masks, ties and the extremes included."""
-    from mmmiamix.core.masks import _fmix_rank_select
+    _fmix_rank_select = fmix_module._fmix_rank_select
     torch.manual_seed(12)
     flat = torch.randn(64, 300)
     flat[0] = 0.5  # a row of ties
@@ -362,12 +367,12 @@ def test_fmix_band_select_equals_sort(case, monkeypatch):
     a padded kthvalue inside the band) gives the sort's masks: smooth noise,
     rows of ties, the extremes, and rows whose strided sample misleads the
     bounds (then the whole batch falls back to the full kthvalue)."""
-    from mmmiamix.core import masks
+    masks = fmix_module
     monkeypatch.setattr(masks, 'SELECT_SAMPLE', 64)
     torch.manual_seed(14)
     n, p = 32, 1600
     if case == 'noise':
-        flat = masks.fmix_noise(masks.sample_fmix(torch.rand(n), (40, 40)),
+        flat = masks.fmix_noise(sample_fmix(torch.rand(n), (40, 40)),
                                 (40, 40)).view(n, p)
     else:
         flat = torch.randn(n, p)
@@ -432,11 +437,10 @@ def test_separable_smoothing_equals_the_two_dimensional_one():
     to smoothing the rendered mask, edges included."""
     from mmmiamix.core.mask_augment import (smooth_masks, smooth_separable,
                                             smoothing_kernels)
-    from mmmiamix.core.masks import box_axes, render_boxes
     torch.manual_seed(13)
     size = (40, 28)
     spec = MASK_METHODS['gridmix']
-    box = spec.family_params(spec.sample(torch.rand(9) * 0.6, size))
+    box = spec.stack(spec.sample(torch.rand(9) * 0.6, size), size)
     box[0, :, 0] = -3.0  # a box over the top-left corner: replicated edges
     kernels = smoothing_kernels((3, 7, 11))[torch.arange(9) % 4]
     rows, cols = box_axes(box, size)

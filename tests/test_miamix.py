@@ -168,9 +168,10 @@ def test_merges():
         assert torch.allclose(d['weight'], d['keep'].mean((1, 2, 3)))
         # the compact path's merge into the cut buffer gives the same keep
         # mask and leaves the recorded cut masks alone (it takes a copy)
-        inplace = aug.merge(cut.clone(), inplace=True)
+        from mmmiamix.core.rendering import merge as merge_cuts
+        inplace = merge_cuts(cut.clone(), merge, into_cut=True)
         assert torch.allclose(inplace, expected, atol=1e-6)
-        assert torch.equal(aug.merge(cut), d['keep'])
+        assert torch.equal(merge_cuts(cut, merge), d['keep'])
 
 
 @pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
@@ -201,8 +202,7 @@ def test_two_view_partners_come_from_second_view():
     x = torch.zeros(b, 3, 16, 16)
     views = torch.ones(b, 3, 16, 16)
     aug = MiAMix(p_self=0.5)
-    p = aug.sample(b, (16, 16), 'cpu')
-    d = aug._apply(x, torch.eye(b), p, views, details=True)
+    d = aug.explain(x, torch.eye(b), second_view=views)
     assert torch.equal(d['partner_images'], views)
     assert torch.allclose(d['mixed'], 1 - d['keep'].expand(b, 3, 16, 16))
 
@@ -252,7 +252,7 @@ def test_bad_second_view():
 
 def test_chunked_views_match(monkeypatch):
     """Rendering the second views a few rows at a time changes no value."""
-    import mmmiamix.core.miamix as miamix_module
+    import mmmiamix.core.second_view as miamix_module
     x, y = batch(10, (24, 40))
     results = []
     for chunks in (1, 3):
@@ -261,14 +261,6 @@ def test_chunked_views_match(monkeypatch):
         results.append(MiAMix(render='dense', p_self=0.7)(x, y))
     assert torch.allclose(results[0][0], results[1][0], atol=1e-6)
     assert torch.equal(results[0][1], results[1][1])
-
-
-def test_old_second_view_argument_is_deprecated():
-    with pytest.warns(DeprecationWarning, match='view_cfg'):
-        aug = MiAMix(second_view=dict(flip=0.0))
-    assert aug.view.flip == 0.0
-    with pytest.raises(ValueError, match='view_cfg'):
-        MiAMix(second_view=dict(), view_cfg=dict())
 
 
 def test_dense_path_has_no_host_sync_ops():

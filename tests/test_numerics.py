@@ -124,7 +124,7 @@ def test_inputs_that_require_grad(second):
     x = torch.rand(6, 3, 16, 16, requires_grad=True)
     views = torch.rand(6, 3, 16, 16, requires_grad=True) if second else None
     draws = aug.sample(6, (16, 16), 'cpu')
-    mixed, _ = aug.apply(x, torch.eye(6), draws, views)
+    mixed, _ = aug.apply(x, torch.eye(6), draws, second_view=views)
     w = torch.rand_like(mixed)
     (mixed * w).sum().backward()
     keep = aug.keep_mask(draws, (16, 16), 'cpu')

@@ -29,7 +29,7 @@ def _batch(b, size, seed=0, num_classes=5):
 def _check(aug, x, y, seed, second_view=None):
     torch.manual_seed(seed)
     params = aug.sample(x.shape[0], x.shape[-2:], x.device)
-    mixed, scores = aug.apply(x.clone(), y, params, second_view)
+    mixed, scores = aug.apply(x.clone(), y, params, second_view=second_view)
     ref_mixed, ref_scores = reference_apply(aug, x.clone(), y, params,
                                             second_view)
     assert mixed.shape == ref_mixed.shape and mixed.dtype == ref_mixed.dtype

@@ -60,10 +60,11 @@ def test_two_view_preprocessor_with_multiview(tmp_path):
     from mmmiamix.models import MiAMix
     original = MiAMix.__call__
 
-    def spy(self, inputs, batch_score, second_view=None, generator=None):
+    def spy(self, inputs, batch_score, *, second_view=None, generator=None):
         seen['second_view'] = second_view
         seen['inputs'] = inputs
-        return original(self, inputs, batch_score, second_view, generator)
+        return original(self, inputs, batch_score, second_view=second_view,
+                        generator=generator)
 
     MiAMix.__call__ = spy
     try:

@@ -9,15 +9,17 @@ sample mixes with itself and comes back unchanged.
 import torch
 
 from .blend import blend, gather_partners
-from .checks import check_alpha, check_method_kwargs
+from .checks import check_alpha
 from .front import MixAugment
-from .masks import MASK_METHODS, Params
+from .methods import Params, get_method
 from .saliency import salient_points
 from .sampling import Generator, sample_beta
 
 
 class MaskMix(MixAugment):
-    """Per-sample mixing with one mask method.
+    """Per-sample mixing with one registered mask method: ``method`` (a
+    name, see :func:`~.methods.register_mask_method`) with its arguments
+    ``**method_kwargs``; the subclasses fix the method.
 
     Call as ``mixed, scores = aug(inputs, targets)``: ``inputs`` float ``(B,
     C, H, W)``, ``targets`` ``(B, num_classes)`` one-hot or soft scores or,
@@ -31,10 +33,22 @@ class MaskMix(MixAugment):
 
     def __init__(self, alpha: float = 1.0, num_classes=None,
                  label_smoothing: float = 0.0, prob: float = 1.0,
-                 check_values: bool = False, **method_kwargs):
+                 check_values: bool = False, method: str = None,
+                 **method_kwargs):
         super().__init__(num_classes, label_smoothing, prob, check_values)
         self.alpha = check_alpha('alpha', alpha)
-        self.method_kwargs = check_method_kwargs(self.method, method_kwargs)
+        if method is not None:
+            if type(self).method and method != type(self).method:
+                raise TypeError(f'{type(self).__name__} mixes with '
+                                f'{type(self).method!r}; got method='
+                                f'{method!r} (use MaskMix)')
+            self.method = method
+        self.method_kwargs = self.spec.check_args(method_kwargs)
+
+    @property
+    def spec(self):
+        """The registered :class:`~.methods.MaskMethod` mixed with."""
+        return get_method(self.method)
 
     def sample(self, batch_size: int, size, device,
                generator: Generator = None) -> Params:
@@ -42,8 +56,8 @@ class MaskMix(MixAugment):
         share), ``perm`` (long ``(B,)``) and the mask's parameters."""
         lam = sample_beta(batch_size, self.alpha, device, generator)
         perm = torch.randperm(batch_size, device=device, generator=generator)
-        params = MASK_METHODS[self.method].sample(lam, tuple(size), generator,
-                                                  **self.method_kwargs)
+        params = self.spec.sample(lam, tuple(size), generator,
+                                  **self.method_kwargs)
         params['perm'] = perm
         return params
 
@@ -51,12 +65,12 @@ class MaskMix(MixAugment):
         """Adjust the draws to the images (SaliencyMix); as drawn here."""
         return params
 
-    def mix(self, inputs: torch.Tensor, scores: torch.Tensor,
+    def mix(self, inputs: torch.Tensor, scores: torch.Tensor, *,
             generator: Generator = None):
         size = tuple(inputs.shape[-2:])
         params = self.sample(inputs.shape[0], size, inputs.device, generator)
         params = self.place(params, inputs)
-        cut = MASK_METHODS[self.method].render(params, size)
+        cut = self.spec.render(params, size)
         perm = params['perm']
         mixed, mixed_scores, _ = blend(inputs, gather_partners(inputs, perm),
                                        1 - cut, scores, perm, inplace=True,
@@ -82,11 +96,6 @@ class FMix(MaskMix):
     """
     method = 'fmix'
 
-    def __init__(self, alpha: float = 1.0, decay_power: float = 3.0,
-                 max_soft: float = 0.0, **kwargs):
-        super().__init__(alpha, decay_power=decay_power, max_soft=max_soft,
-                         **kwargs)
-
 
 class GridMix(MaskMix):
     """GridMix (Baek et al., 2021): a grid of holes, with OpenMixup's ranges.
@@ -104,14 +113,6 @@ class GridMix(MaskMix):
             ``check_values`` (see :class:`MaskMix`).
     """
     method = 'gridmix'
-
-    def __init__(self, alpha: float = 1.0, n_holes=(2, 6),
-                 hole_aspect_ratio: float = 1.0, cut_area_ratio=(0.5, 1.0),
-                 cut_aspect_ratio=(0.5, 2.0), **kwargs):
-        super().__init__(alpha, n_holes=n_holes,
-                         hole_aspect_ratio=hole_aspect_ratio,
-                         cut_area_ratio=cut_area_ratio,
-                         cut_aspect_ratio=cut_aspect_ratio, **kwargs)
 
 
 class GMix(MaskMix):
@@ -142,10 +143,6 @@ class AGMix(MaskMix):
     """
     method = 'agmix'
 
-    def __init__(self, alpha: float = 1.0, q_range=(-1.0, 1.0),
-                 angle_range=(-180.0, 180.0), **kwargs):
-        super().__init__(alpha, q_range=q_range, angle_range=angle_range,
-                         **kwargs)
 
 
 class SaliencyMix(MaskMix):

@@ -113,51 +113,6 @@ def check_size(name: str, size, min_size: int = 8) -> Tuple[int, int]:
     return h, w
 
 
-def check_method_kwargs(method: str, kwargs: dict) -> dict:
-    """Validated keyword arguments of ``method``'s mask sampler (fmix:
-    ``decay_power``, ``max_soft``; gridmix: ``n_holes``, ``hole_aspect_ratio``,
-    ``cut_area_ratio``, ``cut_aspect_ratio``; agmix: ``q_range``,
-    ``angle_range``; the others take none)."""
-    kwargs = dict(kwargs)
-    allowed = {
-        'fmix': ('decay_power', 'max_soft'),
-        'gridmix': ('n_holes', 'hole_aspect_ratio', 'cut_area_ratio',
-                    'cut_aspect_ratio'),
-        'agmix': ('q_range', 'angle_range'),
-    }.get(method, ())
-    unknown = sorted(set(kwargs) - set(allowed))
-    if unknown:
-        raise ValueError(f'method_kwargs[{method!r}]: unknown arguments '
-                         f'{unknown}; {method} takes {allowed or "none"}')
-    out = {}
-    if method == 'fmix':
-        out['decay_power'] = check_positive('decay_power',
-                                            kwargs.get('decay_power', 3.0))
-        out['max_soft'] = check_range('max_soft',
-                                      (0.0, kwargs.get('max_soft', 0.0)),
-                                      0.0, 0.5)[1]
-    elif method == 'gridmix':
-        out['n_holes'] = check_range('n_holes', kwargs.get('n_holes', (2, 6)),
-                                     1, None, integer=True)
-        out['hole_aspect_ratio'] = check_positive(
-            'hole_aspect_ratio', kwargs.get('hole_aspect_ratio', 1.0))
-        area = check_range('cut_area_ratio',
-                           kwargs.get('cut_area_ratio', (0.5, 1.0)), 0.0, 1.0)
-        if area[0] <= 0:
-            raise ValueError(f'cut_area_ratio must be > 0, got {area!r}')
-        out['cut_area_ratio'] = area
-        out['cut_aspect_ratio'] = check_range(
-            'cut_aspect_ratio', kwargs.get('cut_aspect_ratio', (0.5, 2.0)),
-            1e-3, None)
-    elif method == 'agmix':
-        out['q_range'] = check_range('q_range',
-                                     kwargs.get('q_range', (-1.0, 1.0)),
-                                     -1.0, 1.0)
-        out['angle_range'] = check_range(
-            'angle_range', kwargs.get('angle_range', (-180.0, 180.0)))
-    return out
-
-
 #: Largest ``alpha`` accepted: beyond it Beta(alpha, alpha) is 1/2 to within
 #: 1e-3 anyway, and the Gamma sampler's float64 arithmetic stays exact.
 MAX_ALPHA = 1e6

@@ -73,11 +73,13 @@ class MixAugment:
         self.enabled = True
 
     # --------------------------------------------------------------- targets
-    def scores(self, targets: torch.Tensor, inputs: torch.Tensor
+    def scores(self, batch_score: torch.Tensor, inputs: torch.Tensor
                ) -> torch.Tensor:
-        """Targets ``(B,)`` or ``(B, K)`` as float32 scores ``(B, K)`` on the
-        device of ``inputs``; raises naming the argument when they cannot be
-        scores of this batch."""
+        """Targets ``batch_score`` (class indices ``(B,)`` or scores ``(B,
+        K)``) as float32 scores ``(B, K)`` on the device of ``inputs``;
+        raises naming ``batch_score`` when they cannot be scores of this
+        batch."""
+        targets = batch_score
         if not isinstance(targets, torch.Tensor):
             raise TypeError('batch_score must be a torch.Tensor of class '
                             'indices (B,) or scores (B, num_classes), got '
@@ -133,8 +135,9 @@ class MixAugment:
             raise ValueError('batch_score rows must sum to 1 (one-hot or soft '
                              'scores)')
 
-    def smooth(self, scores: torch.Tensor) -> torch.Tensor:
-        """``(1 - eps) * scores + eps / K``."""
+    def smooth_labels(self, scores: torch.Tensor) -> torch.Tensor:
+        """Label smoothing of scores ``(B, K)``: ``(1 - eps) * scores + eps
+        / K``."""
         eps = self.label_smoothing
         if eps == 0:
             return scores
@@ -145,12 +148,12 @@ class MixAugment:
         """Raise unless ``inputs`` is a float ``(B, C, H, W)`` batch."""
         check_batch(inputs)
 
-    def mix(self, inputs: torch.Tensor, scores: torch.Tensor,
+    def mix(self, inputs: torch.Tensor, scores: torch.Tensor, *,
             generator: Generator = None, **kwargs):
         """Mix a batch: ``(mixed inputs, float32 scores (B, K))``."""
         raise TypeError(f'{type(self).__name__} defines no mix()')
 
-    def __call__(self, inputs: torch.Tensor, batch_score: torch.Tensor,
+    def __call__(self, inputs: torch.Tensor, batch_score: torch.Tensor, *,
                  generator: Generator = None, **kwargs):
         """Mix ``inputs`` (float ``(B, C, H, W)``) and ``batch_score``
         (``(B,)`` class indices or ``(B, K)`` scores); returns the mixed
@@ -159,18 +162,18 @@ class MixAugment:
         self.check_inputs(inputs)
         scores = self.scores(batch_score, inputs)
         if not self.enabled:
-            return inputs, self.smooth(scores)
+            return inputs, self.smooth_labels(scores)
         # Masks are float32 arithmetic: keep autocast (``--amp``) out of it.
         with torch.autocast(inputs.device.type, enabled=False):
-            mixed, mixed_scores = self.mix(inputs, scores, generator,
-                                           **kwargs)
+            mixed, mixed_scores = self.mix(inputs, scores,
+                                           generator=generator, **kwargs)
         if self.prob < 1:
             chosen = torch.rand(inputs.shape[0], device=inputs.device,
                                 generator=generator) < self.prob
             mixed = torch.where(chosen.view(-1, 1, 1, 1), mixed, inputs)
             mixed_scores = torch.where(chosen.view(-1, 1), mixed_scores,
                                        scores)
-        return mixed, self.smooth(mixed_scores)
+        return mixed, self.smooth_labels(mixed_scores)
 
     # -------------------------------------------------------------- pickling
     def __getstate__(self):

@@ -11,6 +11,8 @@ from typing import Optional, Tuple
 import torch
 import torch.nn.functional as F
 
+from .constants import constant, device_constant
+
 
 def pixel_axes(size: Tuple[int, int], device) -> Tuple[torch.Tensor,
                                                        torch.Tensor]:
@@ -20,28 +22,6 @@ def pixel_axes(size: Tuple[int, int], device) -> Tuple[torch.Tensor,
     ys = torch.arange(h, device=device, dtype=torch.float32) + 0.5
     xs = torch.arange(w, device=device, dtype=torch.float32) + 0.5
     return ys.view(1, 1, h, 1), xs.view(1, 1, 1, w)
-
-
-def sample_coords(size: Tuple[int, int], affine: Optional[torch.Tensor],
-                  device) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Where each output pixel samples the mask.
-
-    Args:
-        affine: float ``(N, 2, 2)`` acting on ``(x, y)`` about the centre, or
-            ``None`` for the identity.
-    Returns:
-        ``(ys, xs)``: broadcastable float32 tensors, ``(1, 1, H, 1)`` and
-        ``(1, 1, 1, W)`` for the identity, else both ``(N, 1, H, W)``.
-    """
-    ys, xs = pixel_axes(size, device)
-    if affine is None:
-        return ys, xs
-    h, w = size
-    dy, dx = ys - h / 2, xs - w / 2
-    a = affine.view(-1, 4, 1, 1, 1).unbind(1)
-    x_src = a[0] * dx + a[1] * dy + w / 2
-    y_src = a[2] * dx + a[3] * dy + h / 2
-    return y_src, x_src
 
 
 def rotation_shear(angle: torch.Tensor, shear: torch.Tensor) -> torch.Tensor:
@@ -71,28 +51,12 @@ def warp_theta(affine: torch.Tensor, size: Tuple[int, int],
     return torch.cat([theta.view(n, 2, 2), shift.view(n, 2, 1)], 2)
 
 
-_CACHE = {}
-
-
-def _cached(key, make):
-    value = _CACHE.get(key)
-    if value is None:
-        if len(_CACHE) >= 256:  # emptied before an insert, never mid-call
-            _CACHE.clear()
-        value = _CACHE[key] = make()
-    return value
-
-
 def _aspect(h, w, like):
-    return _cached(('aspect', h, w, like.device, like.dtype),
-                   lambda: torch.tensor([1, h / w, w / h, 1], dtype=like.dtype,
-                                        device=like.device))
+    return constant((1, h / w, w / h, 1), like.device, like.dtype)
 
 
 def _shift_scale(h, w, like):
-    return _cached(('shift', h, w, like.device, like.dtype),
-                   lambda: torch.tensor([2 / w, 2 / h], dtype=like.dtype,
-                                        device=like.device))
+    return constant((2 / w, 2 / h), like.device, like.dtype)
 
 
 def warp(images: torch.Tensor, affine: Optional[torch.Tensor],
@@ -133,13 +97,14 @@ def warp(images: torch.Tensor, affine: Optional[torch.Tensor],
 def _normalised_axes(h, w, like):
     """Pixel centres in grid_sample's coordinates (``align_corners=False``):
     ``ux (1, 1, 1, W)``, ``uy (1, 1, H, 1)``, cached."""
-    def make():
-        ux = (torch.arange(w, dtype=like.dtype, device=like.device) * 2 + 1) \
-            / w - 1
-        uy = (torch.arange(h, dtype=like.dtype, device=like.device) * 2 + 1) \
-            / h - 1
-        return ux.view(1, 1, 1, w), uy.view(1, 1, h, 1)
-    return _cached(('unit', h, w, like.device, like.dtype), make)
+    return _unit_axes(h, w, like.device, like.dtype)
+
+
+@device_constant
+def _unit_axes(h, w, device, dtype):
+    ux = (torch.arange(w, dtype=dtype, device=device) * 2 + 1) / w - 1
+    uy = (torch.arange(h, dtype=dtype, device=device) * 2 + 1) / h - 1
+    return ux.view(1, 1, 1, w), uy.view(1, 1, h, 1)
 
 
 def degrees(value: Tuple[float, float]) -> Tuple[float, float]:

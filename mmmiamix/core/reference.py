@@ -18,7 +18,7 @@ from typing import Dict, Optional, Tuple
 import torch
 
 from .mask_augment import smooth_masks
-from .masks import MASK_METHODS
+from .methods import get_method
 
 
 def _row(params: Dict[str, torch.Tensor], *index) -> Dict[str, torch.Tensor]:
@@ -40,7 +40,7 @@ def reference_cut_mask(aug, draws, i: int, j: int, size: Tuple[int, int],
     if not bool(draws.active[i, j]):  # beyond this sample's k: empty
         return torch.zeros(size, device=device)
     name = aug.methods[int(draws.method[i, j])]
-    spec = MASK_METHODS[name]
+    spec = get_method(name)
     affine = None
     if augment and bool(draws.warp[i, j]):
         affine = draws.affine[i, j].unsqueeze(0)
@@ -48,8 +48,8 @@ def reference_cut_mask(aug, draws, i: int, j: int, size: Tuple[int, int],
     mask = spec.render(_row(draws.masks[name], slot), size, affine).float()
     mask = mask.expand(1, 1, *size)
     if augment and bool(draws.smooth[i, j]):
-        table = aug._tables(size, device)['kernels']
-        mask = smooth_masks(mask, table[draws.window[i, j]].unsqueeze(0))
+        kernels = aug._tables(size, device).kernels
+        mask = smooth_masks(mask, kernels[draws.window[i, j]].unsqueeze(0))
     return mask.reshape(size)
 
 
@@ -120,15 +120,6 @@ def reference_apply(aug, inputs: torch.Tensor, batch_score: torch.Tensor,
             lam = draws.ratios[i, -1]
         scores[i] = lam * score[i] + (1 - lam) * score[t]
     return mixed, scores
-
-
-def reference_call(aug, inputs: torch.Tensor, batch_score: torch.Tensor,
-                   second_view: Optional[torch.Tensor] = None,
-                   generator: Optional[torch.Generator] = None):
-    """Draw with ``aug.sample`` and mix with :func:`reference_apply`."""
-    draws = aug.sample(inputs.shape[0], inputs.shape[-2:], inputs.device,
-                       generator)
-    return reference_apply(aug, inputs, batch_score, draws, second_view)
 
 
 def reference_loop(aug, inputs: torch.Tensor, batch_score: torch.Tensor,

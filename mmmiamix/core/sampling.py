@@ -14,36 +14,32 @@ from typing import Optional
 
 import torch
 
+from .constants import arange
+
 Generator = Optional[torch.Generator]
 
 
-def uniform(n: int, low: float, high: float, device,
-            generator: Generator = None) -> torch.Tensor:
-    """``n`` draws of U(low, high): float32 ``(n,)``."""
-    u = torch.rand(n, device=device, generator=generator)
-    return low + (high - low) * u
-
-
-def log_gamma_variates(concentration: torch.Tensor, u: torch.Tensor,
-                       generator: Generator = None) -> torch.Tensor:
-    """``log G`` for ``G ~ Gamma(concentration, 1)``, elementwise.
+def dirichlet_from_log_space(conc_plus_1: torch.Tensor,
+                             inv_conc: torch.Tensor, inactive: torch.Tensor,
+                             u: torch.Tensor,
+                             generator: Generator = None) -> torch.Tensor:
+    """Dirichlet rows drawn in log space, exact for any positive
+    concentration ``c``: ``log G(c) = log G(c + 1) + log(U) / c``, shares
+    ``G_i / sum G`` as a softmax over the active entries.
 
     Args:
-        concentration: float64 ``(n, d)``, values > 0.
-        u: uniforms in (0, 1] of the same shape (the boost's ``U``).
+        conc_plus_1: float64 ``(n, d)``, ``c + 1`` (1 where inactive).
+        inv_conc: float64 ``(n, d)``, ``1 / c`` (0 where inactive).
+        inactive: bool ``(n, d)``, entries whose share is exactly 0 (at
+            least one active entry per row).
+        u: float64 ``(n, d)`` uniforms in (0, 1] (the boost's ``U``).
     Returns:
-        float64 ``(n, d)``, finite.
+        float32 ``(n, d)``, rows summing to 1.
     """
-    boosted = torch._standard_gamma(concentration + 1, generator=generator)
-    return boosted.log() + u.log() / concentration
-
-
-def dirichlet_from_log_gamma(log_g: torch.Tensor,
-                             active: torch.Tensor) -> torch.Tensor:
-    """Shares ``G_i / sum G`` from ``log G`` (a softmax over the active
-    entries); inactive entries get exactly 0. Float32, rows sum to 1."""
-    log_g = log_g.masked_fill(~active, float('-inf'))
-    return torch.softmax(log_g, dim=-1).float()
+    boosted = torch._standard_gamma(conc_plus_1, generator=generator)
+    log_g = torch.addcmul(boosted.log(), u.log(), inv_conc)
+    return torch.softmax(log_g.masked_fill_(inactive, float('-inf')),
+                         -1).float()
 
 
 def sample_dirichlet(concentration: torch.Tensor,
@@ -58,11 +54,11 @@ def sample_dirichlet(concentration: torch.Tensor,
         float32 ``(n, d)``, rows summing to 1.
     """
     conc = concentration.double()
-    active = conc > 0
+    inactive = conc <= 0
     u = 1 - torch.rand(conc.shape, dtype=torch.float64, device=conc.device,
                        generator=generator)  # in (0, 1]
-    log_g = log_gamma_variates(conc.clamp_min(1e-300), u, generator)
-    return dirichlet_from_log_gamma(log_g, active)
+    inv = torch.where(inactive, 0.0, conc.clamp_min(1e-300).reciprocal())
+    return dirichlet_from_log_space(conc + 1, inv, inactive, u, generator)
 
 
 def sample_beta(n: int, alpha: float, device,
@@ -71,23 +67,6 @@ def sample_beta(n: int, alpha: float, device,
     conc = torch.full((n, 2), float(alpha), dtype=torch.float64,
                       device=device)
     return sample_dirichlet(conc, generator)[:, 0]
-
-
-def sample_layer_ratios(k: torch.Tensor, k_max: int, alpha: float,
-                        generator: Generator = None) -> torch.Tensor:
-    """MiAMix ratios (paper §3.2.2): ``Dir(alpha, ..., alpha, k * alpha)``.
-
-    Args:
-        k: long ``(n,)``, number of layers of each sample, in [1, k_max].
-    Returns:
-        float32 ``(n, k_max + 1)``: columns ``0..k-1`` hold the partner
-        shares asked of each mask, columns ``k..k_max-1`` are 0 (inactive
-        layers) and the last column is ``lambda_{k+1}``, the base share.
-    """
-    layer = torch.arange(k_max + 1, device=k.device)
-    conc = torch.where(layer == k_max, k[:, None].double(),
-                       (layer < k[:, None]).double()) * alpha
-    return sample_dirichlet(conc, generator)
 
 
 def categorical_from_uniform(cumulative: torch.Tensor,
@@ -119,20 +98,6 @@ def partners_from_uniform(u_self: torch.Tensor, u_other: torch.Tensor,
         long ``(n,)`` partner indices.
     """
     n = u_self.shape[0]
-    index = _arange(n, u_self.device)
+    index = arange(n, u_self.device)
     offset = (u_other * (n - 1)).long().clamp_(max=max(n - 2, 0))
     return torch.where(u_self < p_self, index, (offset + index + 1) % n)
-
-
-_ARANGE = {}
-
-
-def _arange(n: int, device) -> torch.Tensor:
-    """``arange(n)`` on ``device``, cached (made once per size)."""
-    key = (n, torch.device(device))
-    value = _ARANGE.get(key)
-    if value is None:
-        if len(_ARANGE) >= 256:  # emptied before an insert, never mid-call
-            _ARANGE.clear()
-        value = _ARANGE[key] = torch.arange(n, device=device)
-    return value

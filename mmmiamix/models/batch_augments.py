@@ -3,38 +3,26 @@
 Use in a config as ``data_preprocessor=dict(batch_augments=dict(
 augments=dict(type='MiAMix')))``; each is called by mmpretrain as
 ``mixed, scores = aug(inputs, batch_score)``. The arguments and their
-defaults are those of the :mod:`mmmiamix.core` classes.
+defaults are those of the :mod:`mmmiamix.core` classes, and the mask
+methods those of the core's registry: a method registered by a module that
+the config's ``custom_imports`` loads is usable in ``MiAMix(methods=...)``
+and as ``dict(type='MaskMix', method=...)``.
 """
 from mmpretrain.registry import BATCH_AUGMENTS
 
 from .. import core
 
-
-@BATCH_AUGMENTS.register_module()
-class MiAMix(core.MiAMix):
-    __doc__ = core.MiAMix.__doc__
-
-
-@BATCH_AUGMENTS.register_module()
-class AGMix(core.AGMix):
-    __doc__ = core.AGMix.__doc__
+#: The core's augments, registered under their own names.
+AUGMENTS = (core.MiAMix, core.MaskMix, core.AGMix, core.GMix, core.FMix,
+            core.GridMix, core.SaliencyMix)
 
 
-@BATCH_AUGMENTS.register_module()
-class GMix(core.GMix):
-    __doc__ = core.GMix.__doc__
+def _registered(cls):
+    """A subclass of the core ``cls`` registered under its name."""
+    sub = type(cls.__name__, (cls, ), {'__doc__': cls.__doc__,
+                                       '__module__': __name__})
+    return BATCH_AUGMENTS.register_module(module=sub)
 
 
-@BATCH_AUGMENTS.register_module()
-class FMix(core.FMix):
-    __doc__ = core.FMix.__doc__
-
-
-@BATCH_AUGMENTS.register_module()
-class GridMix(core.GridMix):
-    __doc__ = core.GridMix.__doc__
-
-
-@BATCH_AUGMENTS.register_module()
-class SaliencyMix(core.SaliencyMix):
-    __doc__ = core.SaliencyMix.__doc__
+MiAMix, MaskMix, AGMix, GMix, FMix, GridMix, SaliencyMix = (
+    _registered(cls) for cls in AUGMENTS)

@@ -1,0 +1,62 @@
+"""The one cache of the small constant tensors a call needs on its device.
+
+A tensor literal made in every call would be a host-to-device copy, which
+waits on CUDA; so pixel axes, weight tables, kernels and the like are made
+once per argument set and device and looked up afterwards.
+"""
+import functools
+from typing import Callable, Dict
+
+import torch
+
+#: Most entries held: the cache is emptied before a new entry would exceed
+#: this, never in the middle of a call's lookups of known keys.
+MAX_ENTRIES = 256
+
+_CACHE: Dict[tuple, object] = {}
+
+
+def _hashable(value):
+    """``value`` as part of a key: devices normalised, sequences as tuples."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    if isinstance(value, str) and value.split(':')[0] in ('cpu', 'cuda',
+                                                          'mps', 'xpu'):
+        return torch.device(value)
+    return value
+
+
+def device_constant(make: Callable) -> Callable:
+    """Decorate ``make(*args)`` (arguments hashable once sequences become
+    tuples; a device, a dtype and sizes among them) so that it runs once
+    per argument set: its result is kept in the shared bounded cache."""
+    tag = (f'{make.__module__}.{make.__qualname__}', )
+
+    @functools.wraps(make)
+    def cached(*args):
+        key = tag + _hashable(args)
+        value = _CACHE.get(key)
+        if value is None:
+            if len(_CACHE) >= MAX_ENTRIES:
+                _CACHE.clear()
+            value = _CACHE[key] = make(*args)
+        return value
+
+    return cached
+
+
+@device_constant
+def constant(values, device, dtype=torch.float32, shape=None
+             ) -> torch.Tensor:
+    """``torch.tensor(values)`` on ``device`` (viewed as ``shape`` if
+    given), made once."""
+    value = torch.tensor(values, dtype=dtype, device=device)
+    return value if shape is None else value.view(shape)
+
+
+@device_constant
+def arange(n: int, device) -> torch.Tensor:
+    """``torch.arange(n)`` (long) on ``device``, made once."""
+    return torch.arange(n, device=device)

@@ -1,0 +1,51 @@
+"""The mask methods, one object each, by family (see :mod:`.registry`):
+``mixup`` (constant), ``cutmix`` and ``gridmix`` (boxes), ``fmix``
+(noise), ``gmix`` and ``agmix`` (gaussian)."""
+from .boxes import CUTMIX, GRIDMIX
+from .fmix import FMIX
+from .gaussian import AGMIX, GMIX
+from .mixup import MIXUP
+from .registry import (MASK_METHODS, Arg, Family, MaskMethod, Params, Size,
+                       get_method, make_mask, register_mask_method)
+
+for _method in (MIXUP, CUTMIX, FMIX, GRIDMIX, GMIX, AGMIX):
+    register_mask_method(_method)
+
+__all__ = ['MASK_METHODS', 'Arg', 'Family', 'MaskMethod', 'Params', 'Size',
+           'get_method', 'make_mask', 'register_mask_method']
+
+
+def mixup_mask(lam, size, generator=None):
+    """Mixup cut mask: constant ``lam``; ``(N, 1, H, W)``."""
+    return make_mask('mixup', lam, size, generator)
+
+
+def cutmix_mask(lam, size, generator=None):
+    """CutMix cut mask: one binary box of area ``lam``; ``(N, 1, H, W)``."""
+    return make_mask('cutmix', lam, size, generator)
+
+
+def fmix_mask(lam, size, generator=None, **kwargs):
+    """FMix cut mask: thresholded low-frequency noise; ``(N, 1, H, W)``."""
+    return make_mask('fmix', lam, size, generator, **kwargs)
+
+
+def gridmix_mask(lam, size, generator=None, **kwargs):
+    """GridMix cut mask: a grid of holes; ``(N, 1, H, W)``."""
+    return make_mask('gridmix', lam, size, generator, **kwargs)
+
+
+def gmix_mask(lam, size, generator=None):
+    """GMix cut mask: an isotropic Gaussian blob of the smaller share;
+    ``(N, 1, H, W)``."""
+    return make_mask('gmix', lam, size, generator)
+
+
+def agmix_mask(lam, size, generator=None, **kwargs):
+    """AGMix cut mask: a rotated anisotropic Gaussian blob of the smaller
+    share; ``(N, 1, H, W)``."""
+    return make_mask('agmix', lam, size, generator, **kwargs)
+
+
+__all__ += ['agmix_mask', 'cutmix_mask', 'fmix_mask', 'gmix_mask',
+            'gridmix_mask', 'mixup_mask']
