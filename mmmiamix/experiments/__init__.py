@@ -1,0 +1,1 @@
+"""Experiments: what the command-line tools share (sweep plans, summaries, studies)."""
