@@ -123,8 +123,8 @@ def test_cli(study_dir, capsys):
     assert '| vanilla | 92.00 ± 2.00 (3) | 96.50 ± 0.71 (2) |' in text
     with open(out / 's.csv') as f:
         rows = list(csv.DictReader(f))
-    row = [r for r in rows if r['length'] == '40' and r['a'] == 'MiAMix'
-           and r['measure'] == 'corrupted'][0]
+    row = next(r for r in rows if r['length'] == '40'
+               and r['a'] == 'MiAMix' and r['measure'] == 'corrupted')
     assert float(row['mean']) == pytest.approx(31 / 3, abs=1e-4)
     assert row['seeds'] == '0 1 2'
     for name in ('fig_top1.png', 'fig_paired.png'):

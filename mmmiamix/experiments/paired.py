@@ -212,10 +212,11 @@ def stats_markdown(study):
 
 
 def differences_markdown(diffs, level=0.95):
-    head = [f'Paired differences (A − B, same seed; mean and '
-            f'{level:.0%} t interval over the seeds, percentage points):',
-            '', '| epochs | A − B | measure | n | mean | interval | '
-            'verdict |', '| ---: | --- | --- | ---: | ---: | --- | --- |']
+    head = [(f'Paired differences (A − B, same seed; mean and '
+             f'{level:.0%} t interval over the seeds, percentage points):'),
+            '',
+            '| epochs | A − B | measure | n | mean | interval | verdict |',
+            '| ---: | --- | --- | ---: | ---: | --- | --- |']
     for d in diffs:
         ci = ('-' if d['lo'] is None else
               f"[{_signed(d['lo'])}, {_signed(d['hi'])}]")
