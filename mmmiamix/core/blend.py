@@ -1,5 +1,5 @@
-"""The output stage (DESIGN §1): images mixed under a keep mask, labels
-mixed with the mask's mean.
+"""The output stage (docs/design.md, "The mask convention"): images mixed
+under a keep mask, labels mixed with the mask's mean.
 
 ``x_mixed = keep * x + (1 - keep) * x_partner`` and ``y_mixed = w * y + (1 -
 w) * y_partner`` with the base weight ``w = keep.mean()`` per sample, so the

@@ -1,5 +1,6 @@
-"""The front door shared by every augment (DESIGN §5): what goes in, what
-comes out, and the switches around the mixing itself.
+"""The front door shared by every augment (docs/design.md, "What users and
+configs rely on"): what goes in, what comes out, and the switches around the
+mixing itself.
 
 - targets: integer class indices ``(B,)`` (needs ``num_classes``) or scores
   ``(B, K)``, one-hot or soft, int or float;
