@@ -12,8 +12,9 @@ mixing itself.
 - ``check_values``: also check tensor *values* (finite pixels, scores >= 0
   summing to 1). Off by default: reading values back is a host sync on CUDA.
 
-Augments pickle (their per-device caches are dropped), so a ``DataLoader``
-with workers can run one in its ``collate_fn``.
+Augments pickle (they hold their settings only; the constant tensors of a
+call live in :mod:`.constants`), so a ``DataLoader`` with workers can run one
+in its ``collate_fn``.
 """
 from typing import Optional
 
@@ -175,10 +176,3 @@ class MixAugment:
             mixed_scores = torch.where(chosen.view(-1, 1), mixed_scores,
                                        scores)
         return mixed, self.smooth_labels(mixed_scores)
-
-    # -------------------------------------------------------------- pickling
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        for key in [k for k in state if k.startswith('_cache')]:
-            state[key] = {}
-        return state
