@@ -188,6 +188,23 @@ def plot_gmix_vs_agmix(gmix_out, gmix_mask, agmix_out, agmix_mask,
     return save_figure(fig, path, dpi)
 
 
+def _show_layers(row, k: int, names, raw, cut, lam, shape) -> None:
+    """One sample's ``k_max`` layer tiles of :func:`plot_stages`: each
+    sampled mask (``raw``) and the same after augmentation (``cut``) from
+    column 2 on; layers beyond ``k`` greyed out."""
+    k_max = len(raw)
+    for j in range(k_max):
+        if j < k:
+            _show(row[2 + j], _mask2d(raw[j]),
+                  f'{j + 1}: {names[j]}\n\u03bb{j + 1}={lam[j]:.2f}', 'gray')
+            _show(row[2 + k_max + j], _mask2d(cut[j]),
+                  f'{j + 1}: augmented\nmean {cut[j].mean():.2f}', 'gray')
+        else:
+            for c in (2 + j, 2 + k_max + j):
+                _show(row[c], np.full(shape, 0.92), f'{j + 1}: (k={k})',
+                      'gray')
+
+
 def plot_stages(details: Dict, path: str, methods: Sequence[str],
                 images=None, mean=None, std=None,
                 classes: Optional[Sequence[str]] = None,
@@ -230,19 +247,8 @@ def plot_stages(details: Dict, path: str, methods: Sequence[str],
         _show(row[0], base[r], f'base #{r}')
         _show(row[1], partner[r],
               f'partner #{partner_idx[r]}' + (' (self)' if selfmix else ''))
-        for j in range(k_max):
-            if j < k[r]:
-                name = methods[method[r, j]]
-                _show(row[2 + j], _mask2d(raw[r, j]),
-                      f'{j + 1}: {name}\n\u03bb{j + 1}={lam[r, j]:.2f}',
-                      'gray')
-                _show(row[2 + k_max + j], _mask2d(cut[r, j]),
-                      f'{j + 1}: augmented\nmean {cut[r, j].mean():.2f}',
-                      'gray')
-            else:
-                for c in (2 + j, 2 + k_max + j):
-                    _show(row[c], np.full(base[r].shape[:2], 0.92),
-                          f'{j + 1}: (k={k[r]})', 'gray')
+        _show_layers(row, int(k[r]), [methods[m] for m in method[r]],
+                     raw[r], cut[r], lam[r], base[r].shape[:2])
         _show(row[2 + 2 * k_max], _mask2d(keep[r]),
               f'keep (base)\n\u03bb_merged={lam_label[r]:.2f}', 'gray')
         _show(row[3 + 2 * k_max], mixed[r],

@@ -321,17 +321,40 @@ def check_mixes(pre, cfg, image_dir, num_classes, n=8, tries=5):
 
 # ---------------------------------------------------------------- listing
 def test_config_list():
+    """Every file under configs/ (but _base_ and quickstart) resolves with
+    mmengine's Config and is one of: a config of the method matrix, the
+    two-view alias or the one-view variant of CIFAR-100 MiAMix, or a
+    derived config whose first base is a matrix config of the same
+    setting."""
     for rel in MATRIX:
         assert rel in CONFIGS, rel
-    for rel in ('cifar100/resnet18_miamix_twoview.py',
-                'cifar100/resnet18_miamix_oneview.py'):
-        assert rel in CONFIGS
-    assert set(FULL_STEP) | set(DERIVED) | {
-        'cifar100/resnet18_miamix_twoview.py'} == set(CONFIGS)
-    sweep = [c for c in CONFIGS if 'figure03' in c]
-    assert len(sweep) == 16
-    assert len([c for c in CONFIGS if c.startswith('robustness/cifar10c')
-                ]) == 8
+    by_setting = vanilla_by_setting()
+    others = {'cifar100/resnet18_miamix_twoview.py',
+              'cifar100/resnet18_miamix_oneview.py'}
+    for rel in CONFIGS:
+        cfg = load(rel)
+        assert setting_key(cfg) in by_setting, rel
+        if rel in MATRIX or rel in others:
+            continue
+        assert rel in DERIVED, f'{rel}: neither matrix nor derived'
+        base = base_of(rel)  # a matrix config, or a derived one of it
+        assert base in MATRIX or base_of(base) in MATRIX, (rel, base)
+        assert setting_key(cfg) == setting_key(load(base)), rel
+    # the Figure 3 sweep: four settings, four alphas each, on MiAMix
+    sweep = {(base_of(c), augment_cfg(load(c)).alpha) for c in CONFIGS
+             if 'figure03' in c}
+    assert sweep == {(b, a) for b in (
+        'cifar100/resnet18_miamix.py', 'tiny_imagenet/resnet18_miamix.py',
+        'cifar100/deit_s_miamix.py', 'cub200/resnet18_miamix.py')
+        for a in (0.5, 1.0, 2.0, 4.0)}
+    # robustness: vanilla, Mixup, CutMix and MiAMix of each CIFAR-C setting
+    robust = {(load(c).test_dataloader.dataset.type, base_of(c))
+              for c in CONFIGS if c.startswith('robustness/')}
+    for test_set, setting in [('CIFAR10C', 'cifar10/resnet18'),
+                              ('CIFAR10C', 'cifar10/resnext50'),
+                              ('CIFAR100C', 'cifar100/resnext50')]:
+        for method in ('vanilla', 'mixup', 'cutmix', 'miamix'):
+            assert (test_set, f'{setting}_{method}.py') in robust
 
 
 def test_no_mmpretrain_scope_inheritance():
@@ -340,16 +363,31 @@ def test_no_mmpretrain_scope_inheritance():
             assert 'mmpretrain::' not in f.read(), path
 
 
+def _bases(rel):
+    """The ``_base_`` list of a config file, relative to CONFIG_DIR."""
+    with open(osp.join(CONFIG_DIR, rel)) as f:
+        tree = ast.parse(f.read())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and node.targets[0].id == '_base_':
+            return [osp.normpath(osp.join(osp.dirname(rel), b)).replace(
+                os.sep, '/') for b in ast.literal_eval(node.value)]
+    return []
+
+
 def test_miamix_arguments_live_in_one_base_per_family():
-    """The MiAMix argument block is written once per model family: no
-    method config spells out `method_weights=` or `p_smooth=` except the
-    ablations that change exactly that argument."""
+    """Every MiAMix config of the matrix takes its augment from its
+    family's ``_base_/miamix/`` file (resolved: the same dict, but for the
+    transfer setting's alpha)."""
     for rel in MATRIX:
-        if rel.endswith('_miamix.py'):
-            with open(osp.join(CONFIG_DIR, rel)) as f:
-                text = f.read()
-            assert 'method_weights' not in text and 'p_smooth' not in text
-            assert '_base_/miamix/miamix_' in text
+        if not rel.endswith('_miamix.py'):
+            continue
+        family = [b for b in _bases(rel) if b.startswith('_base_/miamix/')]
+        assert len(family) == 1, rel
+        block = Config.fromfile(osp.join(CONFIG_DIR, family[0]))
+        want = dict(block.miamix_augment.to_dict())
+        if rel.startswith('cub200/'):
+            want['alpha'] = 0.5
+        assert augment_cfg(load(rel)).to_dict() == want, rel
 
 
 # ------------------------------------------------------ the training step
@@ -359,7 +397,7 @@ def test_config_builds_and_trains_one_step(rel, image_dir):
     np.random.seed(0)
     cfg = load(rel)
 
-    # -- contract (DESIGN §5, §7) -----------------------------------------
+    # -- what every config keeps: the plugin, per-rank seeds, the scope --
     assert cfg.custom_imports == dict(
         imports=['mmmiamix'], allow_failed_imports=False)
     assert cfg.randomness.diff_rank_seed is True
@@ -529,6 +567,107 @@ def test_two_views_are_independent_draws(rel, image_dir):
 
 
 # ------------------------------------------------------------ arguments
+@pytest.mark.parametrize('rel', [c for c in MATRIX
+                                 if not c.endswith('_vanilla.py')])
+def test_method_config_differs_from_vanilla_only_in_the_mixing(rel):
+    """A method config is its setting's vanilla config plus the batch
+    augment, the soft loss it needs and, for MiAMix, the two-view path:
+    data set, model, schedule, optimiser, runtime and evaluation are the
+    vanilla config's."""
+    dataset, m = setting_of(rel)
+    cfg, vanilla = load(rel), load(f'{dataset}/{m}_vanilla.py')
+    diff = flat_diff(cfg._cfg_dict.to_dict(), vanilla._cfg_dict.to_dict())
+    allowed = {'model.train_cfg', 'model.head.loss.use_soft'}
+    if rel.endswith('_miamix.py'):
+        allowed |= {'data_preprocessor.type', 'miamix_augment',
+                    'train_dataloader.dataset.pipeline'}
+    assert 'model.train_cfg' in diff
+    assert diff <= allowed, sorted(diff - allowed)
+    assert takes_soft_scores(cfg.model.head.loss)
+
+
+FIXED_ARGS = {  # the arguments besides alpha, the same in every setting
+    'mixup': {}, 'cutmix': {}, 'gmix': {}, 'saliencymix': {},
+    'fmix': dict(decay_power=3.0, max_soft=0.0),
+    'gridmix': dict(n_holes=[2, 6], hole_aspect_ratio=1.0,
+                    cut_area_ratio=[0.5, 1.0], cut_aspect_ratio=[0.5, 2.0]),
+    'agmix': dict(q_range=[-1.0, 1.0], angle_range=[-180.0, 180.0]),
+}
+
+
+def _plain(value):
+    """Tuples as lists, recursively (configs write either)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def test_method_augments_are_exactly_the_stated_ones():
+    """Each baseline's batch augment: the type, the setting's alpha and the
+    fixed arguments, nothing more or less."""
+    for dataset, models in SETTINGS.items():
+        for m in models:
+            for method, args in FIXED_ARGS.items():
+                aug = augment_cfg(load(f'{dataset}/{m}_{method}.py'))
+                alpha = 1.0 if method in ('gmix', 'agmix') else \
+                    OPENMIXUP_ALPHA[(dataset, m)][method]
+                assert _plain(aug.to_dict()) == dict(
+                    type=MIXED_TYPES[method], alpha=alpha,
+                    **_plain(args)), (dataset, m, method)
+
+
+# data set (type, root, train / test split, classes) and schedule (epochs,
+# batch, optimiser type, lr, momentum, weight decay, schedulers) per setting
+RECIPES = {
+    ('cifar10', 'resnet18'): (('CIFAR10', 'data/cifar10', 'test', 10),
+                              (400, 100, 'SGD', 0.1, 0.9, 5e-4)),
+    ('cifar10', 'resnext50'): (('CIFAR10', 'data/cifar10', 'test', 10),
+                               (400, 100, 'SGD', 0.1, 0.9, 5e-4)),
+    ('cifar100', 'resnet18'): (('CIFAR100', 'data/cifar100', 'test', 100),
+                               (400, 100, 'SGD', 0.1, 0.9, 5e-4)),
+    ('cifar100', 'resnext50'): (('CIFAR100', 'data/cifar100', 'test', 100),
+                                (400, 100, 'SGD', 0.1, 0.9, 5e-4)),
+    ('cifar100', 'deit_s'): (('CIFAR100', 'data/cifar100', 'test', 100),
+                             (200, 100, 'AdamW', 1e-3, None, 0.05)),
+    ('tiny_imagenet', 'resnet18'): (
+        ('TinyImageNet', 'data/tiny-imagenet-200', 'val', 200),
+        (400, 100, 'SGD', 0.1, 0.9, 5e-4)),
+    ('cub200', 'resnet18'): (('CUB', 'data/CUB_200_2011', 'test', 200),
+                             (200, 32, 'SGD', 1e-3, 0.9, 5e-4)),
+}
+SCHEDULERS = {'deit_s': ['LinearLR', 'CosineAnnealingLR']}
+
+
+@pytest.mark.parametrize('setting', sorted(RECIPES))
+def test_setting_dataset_and_schedule(setting):
+    """The vanilla config of each setting (and so, by the test above, every
+    method config of it) trains on the stated data set with the stated
+    schedule, validates every epoch and tests on the held-out split."""
+    (kind, root, held_out, classes), schedule = RECIPES[setting]
+    cfg = load('{}/{}_vanilla.py'.format(*setting))
+    splits = {'train_dataloader': 'train', 'val_dataloader': held_out,
+              'test_dataloader': held_out}
+    for key, split in splits.items():
+        ds = cfg[key].dataset
+        assert (ds.type, ds.data_root, ds.split) == (kind, root, split), key
+    assert cfg.model.head.num_classes == classes
+    assert cfg.data_preprocessor.num_classes == classes
+    opt = cfg.optim_wrapper.optimizer
+    assert (cfg.train_cfg.max_epochs, cfg.train_dataloader.batch_size,
+            opt.type, opt.lr, opt.get('momentum'), opt.weight_decay) == \
+        schedule
+    assert (cfg.train_cfg.by_epoch, cfg.train_cfg.val_interval) == (True, 1)
+    assert [s.type for s in cfg.param_scheduler] == SCHEDULERS.get(
+        setting[1], ['CosineAnnealingLR'])
+    cosine = cfg.param_scheduler[-1]
+    assert cosine.get('T_max', cfg.train_cfg.max_epochs) == \
+        cfg.train_cfg.max_epochs
+    for key in ('val_evaluator', 'test_evaluator'):
+        assert cfg[key].type == 'Accuracy'
+
+
 def test_method_matrix_settings():
     for dataset, models in SETTINGS.items():
         for m in models:

@@ -160,6 +160,10 @@ def _method(name='test_bad', render=render_stripes, **kwargs):
         p, s).double()), TypeError, 'float32'),
     (lambda: _method(render=lambda p, s, warp=None: render_stripes(
         p, s) * 2), ValueError, r'\[0, 1\]'),
+    (lambda: _method(render=lambda p, s, warp=None: render_stripes(
+        p, s) * 0 + 0.5), ValueError, 'share'),
+    (lambda: _method(render=lambda p, s, warp=None: 1 - render_stripes(
+        p, s)), ValueError, 'share 0'),
     (lambda: _method(render=lambda p, s: render_stripes(p, s),
                      augmentable=True), TypeError, 'warp'),
     (lambda: MaskMethod('test_bad', stripe_params), TypeError, 'render'),

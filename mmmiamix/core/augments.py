@@ -118,7 +118,7 @@ class GridMix(MaskMix):
 class GMix(MaskMix):
     """GMix (Park et al., 2022): an isotropic Gaussian mask whose untruncated
     integral is the smaller share ``min(lam, 1 - lam) * H * W``, inverted for
-    the larger share (DESIGN §3).
+    the larger share (docs/design.md, "The mask methods").
 
     Args:
         alpha (float): ``lam ~ Beta(alpha, alpha)`` per sample. Default 1.0.

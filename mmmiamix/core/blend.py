@@ -1,5 +1,5 @@
-"""The output stage (DESIGN §1): images mixed under a keep mask, labels
-mixed with the mask's mean.
+"""The output stage (docs/design.md, "The mask convention"): images mixed
+under a keep mask, labels mixed with the mask's mean.
 
 ``x_mixed = keep * x + (1 - keep) * x_partner`` and ``y_mixed = w * y + (1 -
 w) * y_partner`` with the base weight ``w = keep.mean()`` per sample, so the
@@ -30,7 +30,7 @@ def gather_partners(images: torch.Tensor,
 
 
 def blend_images(inputs: torch.Tensor, partners: torch.Tensor,
-                 keep: torch.Tensor, inplace: bool = False,
+                 keep: torch.Tensor, *, inplace: bool = False,
                  sync_free: bool = True) -> torch.Tensor:
     """``keep * inputs + (1 - keep) * partners``, exact where ``keep`` is 0
     or 1: there the output is the partner (or the base) pixel alone, NaN
@@ -84,7 +84,7 @@ def mix_scores(batch_score: torch.Tensor, partner_index: torch.Tensor,
 
 
 def blend(inputs: torch.Tensor, partners: torch.Tensor, keep: torch.Tensor,
-          batch_score: torch.Tensor, partner_index: torch.Tensor,
+          batch_score: torch.Tensor, partner_index: torch.Tensor, *,
           inplace: bool = False, sync_free: bool = True
           ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Mix images and labels with the keep mask.
@@ -103,5 +103,6 @@ def blend(inputs: torch.Tensor, partners: torch.Tensor, keep: torch.Tensor,
         ``(B,)``, equal to the mean pixel weight actually applied.
     """
     weight = keep.to(inputs.dtype).float().mean(dim=(1, 2, 3))
-    mixed = blend_images(inputs, partners, keep, inplace, sync_free)
+    mixed = blend_images(inputs, partners, keep, inplace=inplace,
+                         sync_free=sync_free)
     return mixed, mix_scores(batch_score, partner_index, weight), weight

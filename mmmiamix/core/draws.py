@@ -145,13 +145,13 @@ def sample_draws(aug, batch_size: int, size, device,
         plus_1[k0], inv[k0], inactive[k0],
         1 - per_sample[:, 3:3 + n_ratio].double(), generator)
     active = layer_active[k0]
-    slots = _slot_draws(aug, b, size, device, active, generator)
+    per_slot = _slot_draws(aug, b, size, device, active, generator)
     masks = _mask_draws(aug, ratios[:, :k_max].reshape(b * k_max), size,
                         generator)
     return MiAMixDraws(partner=partner, k0=k0, ratios=ratios, active=active,
                        masks=masks,
                        view=aug.view.params(per_sample[:, 3 + n_ratio:]),
-                       **slots)
+                       **per_slot)
 
 
 def _slot_draws(aug, b, size, device, active, generator) -> dict:

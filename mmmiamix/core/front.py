@@ -1,5 +1,6 @@
-"""The front door shared by every augment (DESIGN §5): what goes in, what
-comes out, and the switches around the mixing itself.
+"""The front door shared by every augment (docs/design.md, "What users and
+configs rely on"): what goes in, what comes out, and the switches around the
+mixing itself.
 
 - targets: integer class indices ``(B,)`` (needs ``num_classes``) or scores
   ``(B, K)``, one-hot or soft, int or float;
@@ -11,8 +12,9 @@ comes out, and the switches around the mixing itself.
 - ``check_values``: also check tensor *values* (finite pixels, scores >= 0
   summing to 1). Off by default: reading values back is a host sync on CUDA.
 
-Augments pickle (their per-device caches are dropped), so a ``DataLoader``
-with workers can run one in its ``collate_fn``.
+Augments pickle (they hold their settings only; the constant tensors of a
+call live in :mod:`.constants`), so a ``DataLoader`` with workers can run one
+in its ``collate_fn``.
 """
 from typing import Optional
 
@@ -174,10 +176,3 @@ class MixAugment:
             mixed_scores = torch.where(chosen.view(-1, 1), mixed_scores,
                                        scores)
         return mixed, self.smooth_labels(mixed_scores)
-
-    # -------------------------------------------------------------- pickling
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        for key in [k for k in state if k.startswith('_cache')]:
-            state[key] = {}
-        return state

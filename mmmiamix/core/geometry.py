@@ -5,7 +5,6 @@ and column ``j`` at ``x = j + 0.5``, so an ``H x W`` image spans
 ``[0, H) x [0, W)``. A 2x2 matrix ``A`` acts about the image centre ``c``:
 a mask is *sampled* at ``A (p - c) + c`` for every output pixel ``p``.
 """
-import math
 from typing import Optional, Tuple
 
 import torch
@@ -105,8 +104,3 @@ def _unit_axes(h, w, device, dtype):
     ux = (torch.arange(w, dtype=dtype, device=device) * 2 + 1) / w - 1
     uy = (torch.arange(h, dtype=dtype, device=device) * 2 + 1) / h - 1
     return ux.view(1, 1, 1, w), uy.view(1, 1, h, 1)
-
-
-def degrees(value: Tuple[float, float]) -> Tuple[float, float]:
-    """A (min, max) range from degrees to radians."""
-    return (math.radians(value[0]), math.radians(value[1]))

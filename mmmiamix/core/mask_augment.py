@@ -2,18 +2,19 @@
 smoothing of cutmix, fmix and gridmix masks.
 
 Rotation and shear are applied by rendering the mask at warped coordinates
-(:mod:`.masks`), so a rotated box stays an exact binary box.
+(:mod:`.methods`), so a rotated box stays an exact binary box.
 
 Smoothing: §3.2.3 says "an average filter with varying window sizes", §4.7
 (the implementation details) "Gaussian blurring ... with a window size chosen
 randomly from [5, 7, 11, 13] for 64 x 64 images and [9, 15, 25, 35, 45] for
-224 x 224". The default follows §4.7 (DESIGN §3): a Gaussian of ``k`` taps
-with ``sigma = 0.3 ((k - 1) / 2 - 1) + 0.8``, as OpenCV's
-``getGaussianKernel(k, 0)`` derives it (OpenCV uses fixed binomial tables for
-``k <= 7``; the formula is used at every size here). ``smooth_filter='box'``
-gives §3.2.3's average filter. Either way each mask is filtered with its own
-window in one separable pass: every window's kernel is zero-padded to the
-largest window, so one grouped convolution smooths all masks at once.
+224 x 224". The default follows §4.7 (docs/design.md, "Mask
+augmentation"): a Gaussian of ``k`` taps with ``sigma = 0.3 ((k - 1) / 2 -
+1) + 0.8``, as OpenCV's ``getGaussianKernel(k, 0)`` derives it (OpenCV uses
+fixed binomial tables for ``k <= 7``; the formula is used at every size
+here). ``smooth_filter='box'`` gives §3.2.3's average filter. Either way
+each mask is filtered with its own window in one separable pass: every
+window's kernel is zero-padded to the largest window, so one grouped
+convolution smooths all masks at once.
 """
 import math
 from typing import Sequence, Tuple

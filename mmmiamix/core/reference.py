@@ -55,7 +55,7 @@ def reference_cut_mask(aug, draws, i: int, j: int, size: Tuple[int, int],
 
 def reference_keep_mask(aug, cuts) -> torch.Tensor:
     """Merge one sample's cut masks (a list of ``(H, W)``) into its keep
-    mask ``(H, W)`` (DESIGN §1)."""
+    mask ``(H, W)`` (docs/design.md, "The mask convention")."""
     if aug.mask_merge == 'mul':
         keep = torch.ones_like(cuts[0])
         for cut in cuts:
@@ -74,7 +74,8 @@ def reference_partner_image(aug, inputs: torch.Tensor, draws, i: int,
 
     Two-view path: the partner's second view. One-view path: the partner
     itself, or, when sample ``i`` is paired with itself, its own second view
-    rendered from ``draws.view`` (DESIGN §4).
+    rendered from ``draws.view`` (docs/design.md, "Pairing and the second
+    view").
     """
     t = int(draws.partner[i])
     if second_view is not None:

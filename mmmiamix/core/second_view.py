@@ -1,5 +1,6 @@
-"""The second view of the one-view path (DESIGN §4): a random geometric
-re-augmentation of an image on its device, for self-mixing.
+"""The second view of the one-view path (docs/design.md, "Pairing and the
+second view"): a random geometric re-augmentation of an image on its device,
+for self-mixing.
 
 Flip, crop-and-resize (zoom in by a scale) and a shift, all one affine
 resample with reflection padding, so a constant image maps to itself.

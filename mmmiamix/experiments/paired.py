@@ -185,7 +185,9 @@ def _num(x, digits=2):
 
 
 def _signed(x):
-    return '-' if x is None else f'{x:+.2f}'
+    if x is None:
+        return '-'
+    return f'{0.0 if abs(x) < 0.005 else x:+.2f}'   # no '-0.00'
 
 
 def stats_markdown(study):

@@ -155,7 +155,8 @@ def register_mask_method(method: MaskMethod) -> MaskMethod:
 
     The method is probed first: its defaults must pass its checks, and a
     render of a few shares at a small size must be a float32 ``(N, 1, H,
-    W)`` tensor in [0, 1] (warped too, when augmentable). A taken name, a
+    W)`` tensor in [0, 1] (warped too, when augmentable) whose means follow
+    the shares (empty at 0). A taken name, a
     missing field or a bad render raises a ValueError or TypeError that
     names it.
     """
@@ -180,7 +181,9 @@ def _probe(method: MaskMethod) -> None:
     if not isinstance(params, dict) or 'lam' not in params:
         raise TypeError(f'{where}: params must return a dict holding '
                         f"'lam', got {type(params).__name__}")
-    _check_masks(where, 'render', method.render(params, _PROBE_SIZE))
+    masks = method.render(params, _PROBE_SIZE)
+    _check_masks(where, 'render', masks)
+    _check_share(where, share, masks.float().mean((1, 2, 3)))
     if method.augmentable:
         warp = torch.eye(2).expand(len(_PROBE_SHARES), 2, 2)
         try:
@@ -196,6 +199,22 @@ def _probe(method: MaskMethod) -> None:
                 value.shape[0] != len(_PROBE_SHARES):
             raise ValueError(f'{where}: stack must return a tensor of one '
                              'row per sample')
+
+
+def _check_share(where: str, share: torch.Tensor, mean: torch.Tensor
+                 ) -> None:
+    """The masks follow the share asked: empty at 0 (MiAMix's inactive
+    layers ask for 0), at most a quarter above it, and on average over the
+    positive shares at least 0.4 of it (boxes clip at the borders)."""
+    got = [round(v, 3) for v in mean.tolist()]
+    if mean[0] > 0.02:
+        raise ValueError(f'{where}: render must give an empty mask at share '
+                         f'0, got mean {got[0]}')
+    positive = share > 0
+    if bool((mean > share + 0.25).any()) or \
+            mean[positive].mean() < 0.4 * share[positive].mean():
+        raise ValueError(f'{where}: render must follow the share asked: '
+                         f'means {got} for shares {share.tolist()}')
 
 
 def _check_masks(where: str, what: str, masks) -> None:
