@@ -252,21 +252,27 @@ def plot_lengths(study, path):
     """Clean final and corrupted top-1 against length per method (mean,
     band of +- std over seeds; a method at one length is a point)."""
     plt = _pyplot()
+    from matplotlib.ticker import NullLocator
     rows = method_stats(study)
     methods = list(dict.fromkeys(r[1] for r in rows))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, m in zip(axes, ('final', 'corrupted')):
-        for meth in methods:
-            pts = [(L, mean, std or 0.0) for L, mm, mes, n, mean, std in rows
+        for i, meth in enumerate(methods):
+            # methods side by side around each length (log axis)
+            shift = 1 + 0.025 * (i - (len(methods) - 1) / 2)
+            pts = [(L * shift, mean, std or 0.0)
+                   for L, mm, mes, n, mean, std in rows
                    if mm == meth and mes == m and n]
             if not pts:
                 continue
             xs, ys, ss = zip(*pts)
-            line, = ax.plot(xs, ys, marker='o', label=meth)
+            line = ax.errorbar(xs, ys, yerr=ss, marker='o', capsize=3,
+                               label=meth).lines[0]
             ax.fill_between(xs, [y - s for y, s in zip(ys, ss)],
                             [y + s for y, s in zip(ys, ss)],
                             color=line.get_color(), alpha=0.15)
         ax.set_xscale('log')
+        ax.xaxis.set_minor_locator(NullLocator())
         ax.set_xticks(list(study))
         ax.set_xticklabels([str(L) for L in study])
         ax.set_xlabel('training length (epochs)')
