@@ -1,7 +1,7 @@
 """The sync-free path's cost on a GPU is its op count (each aten op is a
 kernel launch): it must not depend on the batch or image size, must stay
 far below the 2,373 ops of the first wave, and the apply must trace whole
-under torch.compile (issue 9)."""
+under torch.compile."""
 import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -32,7 +32,7 @@ def test_op_count_does_not_depend_on_sizes():
     counts = {(b, s): _ops(aug, b, (s, s))
               for b, s in [(8, 32), (100, 32), (256, 32), (16, 64), (4, 224)]}
     assert len(set(counts.values())) == 1, counts
-    # First wave: 2,373-2,542; DESIGN §6 target: <= 300.
+    # First version: 2,373-2,542; target (docs/design.md): <= 300.
     assert next(iter(counts.values())) <= 300, counts
 
 

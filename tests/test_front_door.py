@@ -1,4 +1,4 @@
-"""The front door of every augment (DESIGN §5, issue 10 item 1): targets as
+"""The front door of every augment (docs/design.md): targets as
 indices or scores, label smoothing, per-sample prob, the enabled switch and
 pickling."""
 import pickle

@@ -142,9 +142,9 @@ def test_gaussian_mean_statistics(method):
 
 @pytest.mark.parametrize('method', ['gmix', 'agmix'])
 def test_gaussian_smaller_share_rule(method):
-    """DESIGN §3: the blob carries min(lam, 1 - lam) and is inverted above
-    1/2, so the delivered share is close to the asked one on both sides
-    (a blob of the larger share gave 0.30-0.44 at lam = 0.5-0.9). Over 2,000
+    """The mask convention (docs/design.md): the blob carries
+    min(lam, 1 - lam) and is inverted above 1/2, so the delivered share is
+    close to the asked one on both sides (a blob of the larger share gave 0.30-0.44 at lam = 0.5-0.9). Over 2,000
     uniform centres per lam = 0.1 ... 0.9 at 32x32: truncation only moves the
     mean towards 1/2, by at most 0.45 min(lam, 1 - lam) + 0.01, and the
     rule is symmetric."""
@@ -395,7 +395,7 @@ def test_fmix_band_select_equals_sort(case, monkeypatch):
 
 
 def test_smoothing_is_gaussian_by_default_box_as_option():
-    """DESIGN §3 / paper §4.7: Gaussian kernels with OpenCV's sigma for the
+    """Paper §4.7: Gaussian kernels with OpenCV's sigma for the
     window; §3.2.3's average filter as smooth_filter='box'. Each mask is
     filtered with its own window in one pass."""
     from mmmiamix.core import MiAMix, smooth_masks, smoothing_kernels

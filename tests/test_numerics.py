@@ -1,6 +1,6 @@
 """Numerics that hold at any alpha, non-finite pixels kept in their own
-image, inputs that require grad, and input checks that name the argument
-(issue 11, items 1-2)."""
+image, inputs that require grad, and input checks that name the argument.
+"""
 import math
 
 import pytest

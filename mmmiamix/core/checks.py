@@ -47,7 +47,7 @@ def check_range(name: str, value, low=None, high=None,
 
 
 def check_weights(name: str, value, length: int) -> Tuple[float, ...]:
-    """Return non-negative sampling weights of ``length`` with a positive sum."""
+    """Return non-negative sampling weights of ``length``, positive sum."""
     if (not isinstance(value, Sequence) or isinstance(value, str)
             or len(value) != length):
         raise ValueError(f'{name} must be a sequence of {length} weights, '
@@ -92,7 +92,8 @@ def check_batch(inputs, batch_score=None, min_size: int = 8) -> None:
                         f'{type(batch_score)}')
     if batch_score.dim() != 2:
         raise ValueError('batch_score must be 2-D (B, num_classes) one-hot '
-                         f'or soft scores, got shape {tuple(batch_score.shape)}')
+                         'or soft scores, got shape '
+                         f'{tuple(batch_score.shape)}')
     if batch_score.shape[0] != inputs.shape[0]:
         raise ValueError('batch_score must have the batch size of inputs: '
                          f'{batch_score.shape[0]} != {inputs.shape[0]}')

@@ -138,6 +138,8 @@ def check_windows(name: str, windows: Sequence[int]) -> Tuple[int, ...]:
         raise ValueError(f'{name} must be a non-empty sequence of odd window '
                          f'sizes, got {windows!r}')
     for w in windows:
-        if isinstance(w, bool) or not isinstance(w, int) or w < 1 or w % 2 == 0:
-            raise ValueError(f'{name} must hold odd ints >= 1, got {windows!r}')
+        if (isinstance(w, bool) or not isinstance(w, int) or w < 1
+                or w % 2 == 0):
+            raise ValueError(f'{name} must hold odd ints >= 1, '
+                             f'got {windows!r}')
     return tuple(windows)
