@@ -144,10 +144,10 @@ def test_gaussian_mean_statistics(method):
 def test_gaussian_smaller_share_rule(method):
     """The mask convention (docs/design.md): the blob carries
     min(lam, 1 - lam) and is inverted above 1/2, so the delivered share is
-    close to the asked one on both sides (a blob of the larger share gave 0.30-0.44 at lam = 0.5-0.9). Over 2,000
-    uniform centres per lam = 0.1 ... 0.9 at 32x32: truncation only moves the
-    mean towards 1/2, by at most 0.45 min(lam, 1 - lam) + 0.01, and the
-    rule is symmetric."""
+    close to the asked one on both sides (a blob of the larger share gave
+    0.30-0.44 at lam = 0.5-0.9). Over 2,000 uniform centres per
+    lam = 0.1 ... 0.9 at 32x32: truncation only moves the mean towards 1/2,
+    by at most 0.45 min(lam, 1 - lam) + 0.01, and the rule is symmetric."""
     torch.manual_seed(11)
     means = {}
     for lam in [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]:
