@@ -7,7 +7,6 @@ import json
 import os
 import os.path as osp
 import re
-import stat
 import subprocess
 import sys
 

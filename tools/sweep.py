@@ -209,10 +209,9 @@ def execute(args, runs, configs, gpus, work_dir):
     print(f'sweep: {len(runs)} runs, {done} finished already, '
           f'{args.jobs} at once, work dir {work_dir}', flush=True)
     progress = launch.Progress(len(runs), args.jobs)
-    folder = launch.submitit_folder(work_dir)
     if args.launcher == 'slurm':
-        return launch.run_slurm(runs, args, folder, progress)
-    return launch.run_local(runs, args, gpus, folder, progress)
+        return launch.run_slurm(runs, args, work_dir, progress)
+    return launch.run_local(runs, args, gpus, work_dir, progress)
 
 
 def main(argv=None):
