@@ -1,7 +1,8 @@
 """tools/sweep.py: how a method becomes a config, the dry-run plan, a real
 tiny sweep (2 methods x 1 seed, with robustness), skipping finished runs,
-restarting broken ones, writing only under the work dir, and Slurm
-submission through tools/slurm_train.sh (with a stand-in ``srun``)."""
+restarting broken ones, writing only under the work dir, the local jobs'
+environments and the Slurm job array's settings (tests/test_sweep_submitit.py
+runs the job array against stand-in Slurm commands)."""
 import importlib.util
 import json
 import os

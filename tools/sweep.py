@@ -34,6 +34,7 @@ Layout (nothing is written outside ``--work-dir``)::
     WORK_DIR/
     ├── sweep.json                  # the plan of the latest call
     ├── .submitit/<job id>/         # submitit's pickles and job logs
+    ├── slurm_jobs.json             # --launcher slurm: each run's job id
     ├── configs/<label>.py          # generated configs (inherit CONFIG)
     └── <label>/seed_<s>/           # tools/train.py's work dir of one run
         ├── sweep_status.json       # running | done | failed, time, command
