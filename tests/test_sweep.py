@@ -332,3 +332,43 @@ def test_without_submitit(tiny, tmp_path, monkeypatch):
     # a dry run needs no submitit
     assert sweep.main([tiny['cfg'], '--methods', 'vanilla', '--work-dir',
                        str(tmp_path / 'w'), '--dry-run']) == 0
+
+
+def _echo_run(tmp_path):
+    method = plan.Method('echo', 'config', config='c.py')
+    run = plan.Run(method, 0, str(tmp_path / 'run'), 'c.py')
+    run.train_cmd = [sys.executable, '-c', 'import sys; print(sys.argv[1:])',
+                     '--cfg-options', 'randomness.seed=0']
+    return run
+
+
+def test_execute_run_one_job(tmp_path, monkeypatch):
+    """What a job does, with a stand-in training command: status, log,
+    the command of a new run; a failing command is a failed result naming
+    the log; the tasks of a multi-GPU Slurm job all resume."""
+    for key in ('SUBMITIT_EXECUTOR', 'SLURM_PROCID', 'SLURM_NTASKS'):
+        monkeypatch.delenv(key, raising=False)
+    run = _echo_run(tmp_path)
+    res = plan.execute_run(run)
+    assert res['ok'] and res['line'].startswith('done ')
+    status = run.status()
+    assert status['status'] == 'done' and status['rc'] == 0
+    assert "['--cfg-options', 'randomness.seed=0']" in open(run.log).read()
+    assert plan.execute_run(run)['line'] == 'skipped (finished)'
+
+    bad = _echo_run(tmp_path / 'bad')
+    bad.train_cmd[2] = 'import sys; sys.exit(3)'
+    res = plan.execute_run(bad)
+    assert not res['ok']
+    assert res['line'].startswith('FAILED (exit 3)')
+    assert res['line'].endswith(f'see {bad.log}')
+    assert bad.status()['status'] == 'failed'
+
+    monkeypatch.setenv('SUBMITIT_EXECUTOR', 'slurm')
+    monkeypatch.setenv('SLURM_NTASKS', '2')
+    for rank in ('1', '0'):
+        monkeypatch.setenv('SLURM_PROCID', rank)
+        fresh = _echo_run(tmp_path / f'rank{rank}')
+        assert plan.execute_run(fresh)['ok']
+        log = fresh.log + ('.rank1' if rank == '1' else '')
+        assert "['--resume', '--cfg-options'" in open(log).read(), rank
