@@ -372,3 +372,23 @@ def test_execute_run_one_job(tmp_path, monkeypatch):
         assert plan.execute_run(fresh)['ok']
         log = fresh.log + ('.rank1' if rank == '1' else '')
         assert "['--resume', '--cfg-options'" in open(log).read(), rank
+
+
+def test_a_run_still_training_is_left_alone(tmp_path):
+    """A run whose training process (of a sweep killed alone) still lives
+    on this host is not started twice."""
+    import socket
+    run = _echo_run(tmp_path)
+    os.makedirs(run.run_dir)
+    status = dict(status='running', host=socket.gethostname(),
+                  pid=os.getpid())
+    plan.write_json(osp.join(run.run_dir, 'sweep_status.json'), status)
+    assert launch.still_training(run) == os.getpid()
+    dead = subprocess.Popen([sys.executable, '-c', 'pass'])
+    dead.wait()
+    plan.write_json(osp.join(run.run_dir, 'sweep_status.json'),
+                    dict(status, pid=dead.pid))
+    assert launch.still_training(run) is None
+    plan.write_json(osp.join(run.run_dir, 'sweep_status.json'),
+                    dict(status, host='elsewhere'))
+    assert launch.still_training(run) is None

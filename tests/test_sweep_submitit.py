@@ -313,3 +313,33 @@ def test_slurm_rerun_waits_for_live_jobs(base, tmp_path):
     assert 'still in Slurm jobs of an earlier call: 999_0' in out
     assert '] vanilla seed=0' in out and 'done in job 999_0' in out
     assert not (state / 'next').exists()  # nothing submitted again
+
+
+def test_kill_stops_the_jobs(base, tmp_path):
+    """``kill`` of the sweep alone (SIGTERM) stops its local jobs, as
+    Ctrl-C does, and says how to finish."""
+    tmp, cfg = base
+    work = tmp_path / 'term'
+    proc = subprocess.Popen(
+        [sys.executable, osp.join(TOOLS, 'sweep.py'), cfg, '--methods',
+         'vanilla', '--seeds', '0', '--work-dir', str(work)], env=_env(),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 120
+    while _status(work, 'vanilla', 0) != 'running':
+        assert time.time() < deadline and proc.poll() is None
+        time.sleep(0.2)
+    pid = json.loads((work / 'vanilla' / 'seed_0' /
+                      'sweep_status.json').read_text())['pid']
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out[-3000:]
+    assert 'Run the same command again' in out
+    for _ in range(100):  # the job's process ends
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail(f'job process {pid} still runs')
+    assert not (work / '.sweep.lock').exists()

@@ -67,6 +67,7 @@ import argparse
 import os
 import os.path as osp
 import shlex
+import signal
 import sys
 import time
 
@@ -215,6 +216,10 @@ def execute(args, runs, configs, gpus, work_dir):
     return launch.run_local(runs, args, gpus, work_dir, progress)
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f'signal {signum}')
+
+
 def main(argv=None):
     args = parse_args(argv)
     try:
@@ -235,9 +240,16 @@ def main(argv=None):
     except RuntimeError as e:
         sys.exit(f'error: {e}')
     start = time.time()
+    # kill (SIGTERM) stops the jobs as Ctrl-C does
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         failed = execute(args, runs, configs, gpus, work_dir)
+    except KeyboardInterrupt:
+        print('sweep: interrupted; its jobs are stopped. Run the same '
+              'command again to finish what is left', flush=True)
+        return 130
     finally:
+        signal.signal(signal.SIGTERM, previous)
         os.remove(lock)
     total = launch.fmt_time(time.time() - start)
     if failed:

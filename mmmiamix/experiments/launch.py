@@ -11,6 +11,7 @@ import json
 import os
 import os.path as osp
 import shlex
+import socket
 import time
 
 from .sweep import execute_run, run_state, write_json
@@ -119,12 +120,38 @@ def _wait_any(active, poll_s):
         time.sleep(poll_s)
 
 
+def still_training(run):
+    """The pid of a process on this host that still trains ``run`` (a job
+    of an earlier sweep that was killed alone), or None."""
+    st = run.status() or {}
+    if st.get('status') != 'running' or st.get('host') != socket.gethostname():
+        return None
+    try:
+        pid = int(st.get('pid'))
+        os.kill(pid, 0)
+    except PermissionError:
+        return st.get('pid')
+    except (TypeError, ValueError, OSError):
+        return None
+    return pid
+
+
 def run_local(runs, args, gpus, work_dir, progress, poll_s=0.5):
-    """Every run as a local submitit job, ``args.jobs`` at once."""
+    """Every run as a local submitit job, ``args.jobs`` at once; a run that
+    a process of an earlier sweep still trains is left to it."""
     submitit = require_submitit()
     executor = submitit.LocalExecutor(folder=submitit_folder(work_dir))
     executor.update_parameters(timeout_min=args.time or LOCAL_TIMEOUT_MIN)
-    pending, free, active = list(runs), list(range(args.jobs)), {}
+    pending, free, active = [], list(range(args.jobs)), {}
+    for run in runs:
+        pid = still_training(run)
+        if pid is None:
+            pending.append(run)
+            continue
+        progress.report(run, dict(
+            ok=False, seconds=None, log=run.log, line='left alone: process '
+            f'{pid} of an earlier sweep still trains it; run the sweep '
+            'again when it ends'))
     try:
         while pending or active:
             while pending and free:
