@@ -180,3 +180,33 @@ def test_gpu_check_reports_a_sync(monkeypatch, capsys):
             '`mmmiamix/core/miamix.py:1 in f` |') in out
     monkeypatch.setattr(gpu_check, 'check_sync', lambda *a: None)
     assert gpu_check.main(['--device', 'cpu', '--quick']) == 0
+
+
+def test_benchmark_targets_follow_the_ratios(monkeypatch, capsys):
+    """The ratio targets of tools/benchmark_mixing.py, wired end to end on
+    stand-in timings: MiAMix twice Mixup's time misses its target, a
+    reference loop 20 times slower and a blend floor a third of the time
+    meet theirs."""
+    spec = importlib.util.spec_from_file_location(
+        'benchmark_mixing', osp.join(TOOLS, 'benchmark_mixing.py'))
+    bm = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bm)
+    ms = {'MiAMix': 3.0, 'mmpretrain Mixup': 1.5, 'reference loop': 60.0,
+          'floor add(x, xp)': 1.0}
+    monkeypatch.setattr(bm, 'bench_ops', lambda *a: {})
+    monkeypatch.setattr(bm, 'print_ops', lambda *a: None)
+    monkeypatch.setattr(bm, 'bench_size', lambda *a: dict(ms))
+    monkeypatch.setattr(bm, 'bench_pair', lambda *a: {
+        'MiAMix': 2.0, 'mmpretrain Mixup': 1.0})
+    args, devices = bm.parse_args(['--device', 'cpu', '--skip-train'])
+    res = bm.bench_device(devices[0], args)
+    out = capsys.readouterr().out
+    assert res['ratios']['miamix_over_mixup_64x224'] == 2.0
+    assert res['ratios']['reference_over_miamix_100x32'] == 20.0
+    verdicts = dict(re.findall(r'^  (MiAMix / mmpretrain Mixup|reference '
+                               r'loop / MiAMix|MiAMix / blend floor).*'
+                               r': (MET|MISSED)$', out, re.M))
+    assert verdicts == {'MiAMix / mmpretrain Mixup': 'MISSED',
+                        'reference loop / MiAMix': 'MET',
+                        'MiAMix / blend floor': 'MET'}
+    assert 'training step' not in out  # --skip-train

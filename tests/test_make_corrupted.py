@@ -158,3 +158,16 @@ def test_cli_help_without_package():
     proc = subprocess.run([sys.executable, '-c', code], capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 0 and '--corruptions' in proc.stdout
+
+
+def test_one_list_of_corruptions():
+    """The tools read the corruption names of mmmiamix.datasets.cifar_c:
+    the 15 benchmark ones first, then the 4 extra ones."""
+    from mmmiamix.datasets import cifar_c
+    assert mc.CORRUPTIONS is cifar_c.CIFAR_C_CORRUPTIONS
+    assert mc.COMMON == cifar_c.BENCHMARK_CORRUPTIONS
+    assert len(cifar_c.BENCHMARK_CORRUPTIONS) == 15
+    assert cifar_c.EXTRA_CORRUPTIONS == ('speckle_noise', 'gaussian_blur',
+                                         'spatter', 'saturate')
+    assert cifar_c.BENCHMARK_CORRUPTIONS + cifar_c.EXTRA_CORRUPTIONS == \
+        cifar_c.CIFAR_C_CORRUPTIONS

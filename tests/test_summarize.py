@@ -10,11 +10,12 @@ import sys
 
 import pytest
 
+from mmmiamix.experiments import summary as summarize
+
 HERE = osp.dirname(osp.abspath(__file__))
 REPO = osp.dirname(HERE)
 TOOLS = osp.join(REPO, 'tools')
 FIXTURES = osp.join(HERE, 'fixtures_logs')
-from mmmiamix.experiments import summary as summarize
 
 
 def _run(args, cwd):

@@ -1,13 +1,13 @@
 """tools/sweep.py: how a method becomes a config, the dry-run plan, a real
 tiny sweep (2 methods x 1 seed, with robustness), skipping finished runs,
-restarting broken ones, writing only under the work dir, and Slurm
-submission through tools/slurm_train.sh (with a stand-in ``srun``)."""
+restarting broken ones, writing only under the work dir, the local jobs'
+environments and the Slurm job array's settings (tests/test_sweep_submitit.py
+runs the job array against stand-in Slurm commands)."""
 import importlib.util
 import json
 import os
 import os.path as osp
 import re
-import stat
 import subprocess
 import sys
 
@@ -332,3 +332,63 @@ def test_without_submitit(tiny, tmp_path, monkeypatch):
     # a dry run needs no submitit
     assert sweep.main([tiny['cfg'], '--methods', 'vanilla', '--work-dir',
                        str(tmp_path / 'w'), '--dry-run']) == 0
+
+
+def _echo_run(tmp_path):
+    method = plan.Method('echo', 'config', config='c.py')
+    run = plan.Run(method, 0, str(tmp_path / 'run'), 'c.py')
+    run.train_cmd = [sys.executable, '-c', 'import sys; print(sys.argv[1:])',
+                     '--cfg-options', 'randomness.seed=0']
+    return run
+
+
+def test_execute_run_one_job(tmp_path, monkeypatch):
+    """What a job does, with a stand-in training command: status, log,
+    the command of a new run; a failing command is a failed result naming
+    the log; the tasks of a multi-GPU Slurm job all resume."""
+    for key in ('SUBMITIT_EXECUTOR', 'SLURM_PROCID', 'SLURM_NTASKS'):
+        monkeypatch.delenv(key, raising=False)
+    run = _echo_run(tmp_path)
+    res = plan.execute_run(run)
+    assert res['ok'] and res['line'].startswith('done ')
+    status = run.status()
+    assert status['status'] == 'done' and status['rc'] == 0
+    assert "['--cfg-options', 'randomness.seed=0']" in open(run.log).read()
+    assert plan.execute_run(run)['line'] == 'skipped (finished)'
+
+    bad = _echo_run(tmp_path / 'bad')
+    bad.train_cmd[2] = 'import sys; sys.exit(3)'
+    res = plan.execute_run(bad)
+    assert not res['ok']
+    assert res['line'].startswith('FAILED (exit 3)')
+    assert res['line'].endswith(f'see {bad.log}')
+    assert bad.status()['status'] == 'failed'
+
+    monkeypatch.setenv('SUBMITIT_EXECUTOR', 'slurm')
+    monkeypatch.setenv('SLURM_NTASKS', '2')
+    for rank in ('1', '0'):
+        monkeypatch.setenv('SLURM_PROCID', rank)
+        fresh = _echo_run(tmp_path / f'rank{rank}')
+        assert plan.execute_run(fresh)['ok']
+        log = fresh.log + ('.rank1' if rank == '1' else '')
+        assert "['--resume', '--cfg-options'" in open(log).read(), rank
+
+
+def test_a_run_still_training_is_left_alone(tmp_path):
+    """A run whose training process (of a sweep killed alone) still lives
+    on this host is not started twice."""
+    import socket
+    run = _echo_run(tmp_path)
+    os.makedirs(run.run_dir)
+    status = dict(status='running', host=socket.gethostname(),
+                  pid=os.getpid())
+    plan.write_json(osp.join(run.run_dir, 'sweep_status.json'), status)
+    assert launch.still_training(run) == os.getpid()
+    dead = subprocess.Popen([sys.executable, '-c', 'pass'])
+    dead.wait()
+    plan.write_json(osp.join(run.run_dir, 'sweep_status.json'),
+                    dict(status, pid=dead.pid))
+    assert launch.still_training(run) is None
+    plan.write_json(osp.join(run.run_dir, 'sweep_status.json'),
+                    dict(status, host='elsewhere'))
+    assert launch.still_training(run) is None

@@ -3,7 +3,8 @@ baseline config against that of the two-view MiAMix config of the same
 setting, on CPU.
 
 Every MiAMix config of the paper's tables runs the baseline's training
-transforms twice per image (``MultiView(num_views=2)``, DESIGN §4). This
+transforms twice per image (``MultiView(num_views=2)``; docs/design.md,
+"Pairing and the second view"). This
 tool measures what that costs the data loader. For each setting it writes a
 small synthetic data set in the on-disk layout the config's dataset class
 reads (CIFAR: the python pickle archive, images held in memory as in the
@@ -35,15 +36,12 @@ import json
 import os
 import os.path as osp
 import pickle
-import sys
 import tempfile
 import time
 
 import numpy as np
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
 
 SETTINGS = {
     'cifar10': ('configs/cifar10/resnet18_vanilla.py',
@@ -256,11 +254,26 @@ def time_loader(cfg, args, work_dir, rng, cifar_types):
                 ms_per_image=1000 * per_batch / loader_cfg['batch_size'])
 
 
+def time_pair(name, one, two, args, work_dir, rng, cifar_types):
+    """The row of one setting: both configs timed, and their ratio."""
+    from mmengine.config import Config
+    row = dict(setting=name, one_view_config=one, two_view_config=two)
+    for key, path in (('one', one), ('two', two)):
+        cfg = Config.fromfile(osp.join(REPO, path)
+                              if not osp.isabs(path) else path)
+        row[key] = time_loader(cfg, args, work_dir, rng, cifar_types)
+    if row['two']['views'] != 2 or row['one']['views'] != 1:
+        raise ValueError(
+            f'{name}: expected 1 and 2 views, got '
+            f"{row['one']['views']} and {row['two']['views']}")
+    row['ratio'] = row['two']['ms_per_batch'] / row['one']['ms_per_batch']
+    return row
+
+
 def main(argv=None):
     args = parse_args(argv)
     import cv2
     import torch
-    from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
     import mmmiamix  # noqa: F401  (registers TinyImageNet, the preprocessor)
@@ -285,18 +298,8 @@ def main(argv=None):
     results = []
     try:
         for name, (one, two) in pairs:
-            row = dict(setting=name, one_view_config=one,
-                       two_view_config=two)
-            for key, path in (('one', one), ('two', two)):
-                cfg = Config.fromfile(osp.join(REPO, path)
-                                      if not osp.isabs(path) else path)
-                row[key] = time_loader(cfg, args, work_dir, rng, cifar_types)
-            if row['two']['views'] != 2 or row['one']['views'] != 1:
-                raise ValueError(
-                    f'{name}: expected 1 and 2 views, got '
-                    f"{row['one']['views']} and {row['two']['views']}")
-            row['ratio'] = row['two']['ms_per_batch'] / \
-                row['one']['ms_per_batch']
+            row = time_pair(name, one, two, args, work_dir, rng,
+                            cifar_types)
             results.append(row)
             print(f"{name:14s} batch {row['one']['batch_size']:4d}  "
                   f"one view {row['one']['ms_per_batch']:9.2f} ms  "

@@ -1,7 +1,7 @@
 """Extra peak memory of one MiAMix call, in batch-sized float tensors.
 
-Target (DESIGN §6): at most 3 batch-sized float tensors (``B x C x H x W``
-in the input's dtype) beyond what existed before the call.
+Target (docs/design.md, "Targets"): at most 3 batch-sized float tensors
+(``B x C x H x W`` in the input's dtype) beyond what existed before the call.
 
 How it is measured:
 
@@ -145,7 +145,7 @@ def main():
     results = {}
     print(f'# extra peak memory of one MiAMix call (render={args.render!r}),'
           ' in batch-sized float32 tensors (B x 3 x H x W); worst of 3 '
-          'seeded draws; target <= 3 (DESIGN §6)')
+          'seeded draws; target <= 3 (docs/design.md)')
     for device in devices:
         for b, h, w in SIZES:
             key = f'{device.type} {b}x3x{h}x{w}'

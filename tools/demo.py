@@ -25,7 +25,8 @@ warnings.filterwarnings('ignore', message='Fail to import ``MultiScale')
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from mmmiamix.resume import setup_torch_load_compat  # noqa: E402
+from mmmiamix.resume import (newest_intact_checkpoint,  # noqa: E402
+                             setup_torch_load_compat)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(ROOT, 'configs', 'quickstart',
@@ -80,18 +81,6 @@ def set_epochs(cfg, epochs: int):
     cfg.param_scheduler = kept
 
 
-def _checkpoint(work_dir: str):
-    marker = osp.join(work_dir, 'last_checkpoint')
-    if osp.isfile(marker):
-        with open(marker) as f:
-            path = f.read().strip()
-        if path:
-            return path
-    found = sorted(glob.glob(osp.join(work_dir, 'epoch_*.pth')),
-                   key=lambda p: int(re.findall(r'\d+', osp.basename(p))[0]))
-    return found[-1] if found else None
-
-
 def _picture(runner):
     from mmmiamix.engine import MixedBatchVisualizationHook
     for hook in runner.hooks:
@@ -131,7 +120,7 @@ def main(argv=None):
     total_s = time.time() - start
 
     top1 = metrics.get('accuracy/top1')
-    ckpt = _checkpoint(runner.work_dir)
+    ckpt = newest_intact_checkpoint(runner.work_dir)
     picture = _picture(runner)
     width = 64
     lines = [

@@ -251,13 +251,10 @@ class _Progress:
             self.bar.close()
 
 
-def make_corrupted(images, labels, classes, files, out, corruptions=None,
-                   severities=SEVERITIES, seed=0, formats=('npy', 'folder'),
-                   workers=1, chunk=256, source=None, progress=True):
-    """Write the corrupted copies of ``images`` (list of ``(H, W, 3)``
-    uint8 RGB) into ``out``; see the module docstring for the layout.
-    Returns the paths written."""
-    require_imagecorruptions()
+def check_arguments(images, labels, files, corruptions, severities,
+                    formats):
+    """``(corruptions, severities, formats)`` as lists, or ValueError
+    naming the bad argument."""
     corruptions = list(CORRUPTIONS if corruptions is None else corruptions)
     bad = [c for c in corruptions if c not in CORRUPTIONS]
     if bad or not corruptions:
@@ -275,6 +272,14 @@ def make_corrupted(images, labels, classes, files, out, corruptions=None,
     if 'npy' in formats and sorted(severities) != list(SEVERITIES):
         raise ValueError('the npy (CIFAR-C) layout holds all 5 severities; '
                          'give --severities 1 2 3 4 5 or --format folder')
+    check_images(images, labels, files, 'npy' in formats)
+    return corruptions, severities, formats
+
+
+def check_images(images, labels, files, one_size):
+    """ValueError unless ``images`` are ``(H, W, 3)`` uint8, H, W >= 32,
+    as many as ``labels`` and ``files`` (and of one size if ``one_size``).
+    """
     if not images or not len(images) == len(labels) == len(files):
         raise ValueError('images, labels and files must be non-empty and '
                          'of the same length')
@@ -286,72 +291,69 @@ def make_corrupted(images, labels, classes, files, out, corruptions=None,
             raise ValueError(f'image {files[i]!r} is {img.shape[:2]}: the '
                              'corruptions need at least 32x32 pixels')
     shapes = {img.shape for img in images}
-    if 'npy' in formats and len(shapes) > 1:
+    if one_size and len(shapes) > 1:
         raise ValueError(f'images have {len(shapes)} different sizes '
                          f'({sorted(shapes)[:3]}...): the npy layout needs '
                          'one size; use --format folder')
-    n = len(images)
-    os.makedirs(out, exist_ok=True)
-    written = []
-    order = sorted(severities)
-    # ordered work: per corruption, per severity, chunks of images
-    tasks = [(c, s, seed, a, min(a + chunk, n)) for c in corruptions
-             for s in order for a in range(0, n, chunk)]
-    bar = _Progress(n * len(corruptions) * len(order),
-                    'corrupting') if progress else None
-    arrays = {}
 
-    def results():
-        if workers > 1:
-            import multiprocessing as mp
-            ctx = mp.get_context('fork') if 'fork' in \
-                mp.get_all_start_methods() else mp.get_context()
-            with ctx.Pool(workers, _init_worker, (images, )) as pool:
-                yield from pool.imap(_work, tasks)
-        else:
-            _init_worker(images)
-            for t in tasks:
-                yield _work(t)
 
-    def finish(c):
-        arr = arrays.pop(c, None)
-        if arr is not None:
-            arr.flush()
-            del arr
-            os.replace(osp.join(out, f'{c}.npy.part'),
-                       osp.join(out, f'{c}.npy'))
-            written.append(osp.join(out, f'{c}.npy'))
+def _results(images, tasks, workers):
+    """``(task, corrupted block)`` of every task, in order."""
+    if workers > 1:
+        import multiprocessing as mp
+        ctx = mp.get_context('fork') if 'fork' in \
+            mp.get_all_start_methods() else mp.get_context()
+        with ctx.Pool(workers, _init_worker, (images, )) as pool:
+            yield from pool.imap(_work, tasks)
+    else:
+        _init_worker(images)
+        for t in tasks:
+            yield _work(t)
 
-    current = None
-    for (c, s, _, a, b), block in results():
-        if c != current:
-            if current is not None:
-                finish(current)
-            current = c
-            if 'npy' in formats:
-                arrays[c] = np.lib.format.open_memmap(
-                    osp.join(out, f'{c}.npy.part'), mode='w+',
-                    dtype=np.uint8, shape=(5 * n, ) + images[0].shape)
-        if 'npy' in formats:
-            row = (s - 1) * n + a
-            arrays[c][row:row + len(block)] = np.stack(block)
-        if 'folder' in formats:
+
+class _Writer:
+    """Writes the blocks of one corruption after another: an ``.npy.part``
+    memmap renamed to ``.npy`` when the corruption is complete, and/or the
+    PNGs of the folder layout."""
+
+    def __init__(self, out, formats, n, shape, files):
+        self.out, self.formats, self.n, self.shape = out, formats, n, shape
+        self.files, self.written = files, []
+        self.current, self.array = None, None
+
+    def block(self, c, s, a, block):
+        if c != self.current:
+            self.finish()
+            self.current = c
+            if 'npy' in self.formats:
+                self.array = np.lib.format.open_memmap(
+                    osp.join(self.out, f'{c}.npy.part'), mode='w+',
+                    dtype=np.uint8, shape=(5 * self.n, ) + self.shape)
+        if 'npy' in self.formats:
+            row = (s - 1) * self.n + a
+            self.array[row:row + len(block)] = np.stack(block)
+        if 'folder' in self.formats:
             from PIL import Image
-            for i, img in zip(range(a, b), block):
-                rel = osp.splitext(files[i])[0] + '.png'
-                path = osp.join(out, c, str(s), rel)
+            for i, img in zip(range(a, a + len(block)), block):
+                rel = osp.splitext(self.files[i])[0] + '.png'
+                path = osp.join(self.out, c, str(s), rel)
                 os.makedirs(osp.dirname(path), exist_ok=True)
                 Image.fromarray(img).save(path)
-        if bar is not None:
-            bar.update(len(block))
-    if current is not None:
-        finish(current)
-    if bar is not None:
-        bar.close()
-    if 'folder' in formats:
-        written += [osp.join(out, c) for c in corruptions]
 
-    if 'npy' in formats:
+    def finish(self):
+        if self.array is not None:
+            self.array.flush()
+            self.array = None
+            c = self.current
+            os.replace(osp.join(self.out, f'{c}.npy.part'),
+                       osp.join(self.out, f'{c}.npy'))
+            self.written.append(osp.join(self.out, f'{c}.npy'))
+
+
+def _write_index(out, labels, classes, files, meta, npy):
+    """labels.npy (npy layout), classes.txt, files.txt and meta.json."""
+    written = []
+    if npy:
         np.save(osp.join(out, 'labels.npy'),
                 np.tile(np.asarray(labels, dtype=np.int64), 5))
         written.append(osp.join(out, 'labels.npy'))
@@ -359,17 +361,48 @@ def make_corrupted(images, labels, classes, files, out, corruptions=None,
         f.write('\n'.join(classes) + '\n')
     with open(osp.join(out, 'files.txt'), 'w') as f:
         f.write('\n'.join(files) + '\n')
+    with open(osp.join(out, 'meta.json'), 'w') as f:
+        json.dump(meta, f, indent=2)
+    return written + [osp.join(out, x) for x in ('classes.txt', 'files.txt',
+                                                 'meta.json')]
+
+
+def make_corrupted(images, labels, classes, files, out, corruptions=None,
+                   severities=SEVERITIES, seed=0, formats=('npy', 'folder'),
+                   workers=1, chunk=256, source=None, progress=True):
+    """Write the corrupted copies of ``images`` (list of ``(H, W, 3)``
+    uint8 RGB) into ``out``; see the module docstring for the layout.
+    Returns the paths written."""
+    require_imagecorruptions()
+    corruptions, severities, formats = check_arguments(
+        images, labels, files, corruptions, severities, formats)
+    n, shapes, order = len(images), {img.shape for img in images}, \
+        sorted(severities)
+    os.makedirs(out, exist_ok=True)
+    # ordered work: per corruption, per severity, chunks of images
+    tasks = [(c, s, seed, a, min(a + chunk, n)) for c in corruptions
+             for s in order for a in range(0, n, chunk)]
+    bar = _Progress(n * len(corruptions) * len(order),
+                    'corrupting') if progress else None
+    writer = _Writer(out, formats, n, images[0].shape, files)
+    for (c, s, _, a, _), block in _results(images, tasks, workers):
+        writer.block(c, s, a, block)
+        if bar is not None:
+            bar.update(len(block))
+    writer.finish()
+    if bar is not None:
+        bar.close()
+    written = writer.written
+    if 'folder' in formats:
+        written += [osp.join(out, c) for c in corruptions]
     meta = dict(source=source, images=n, image_shape=sorted(shapes)[0]
                 if len(shapes) == 1 else None, corruptions=corruptions,
                 severities=order, seed=seed, formats=formats,
                 package=PACKAGE, package_version=package_version(),
                 note='ImageNet-C severity parameters (imagecorruptions); '
                 'not the constants of the official CIFAR-10-C')
-    with open(osp.join(out, 'meta.json'), 'w') as f:
-        json.dump(meta, f, indent=2)
-    written += [osp.join(out, x) for x in ('classes.txt', 'files.txt',
-                                           'meta.json')]
-    return written
+    return written + _write_index(out, labels, classes, files, meta,
+                                  'npy' in formats)
 
 
 # --------------------------------------------------------------- main

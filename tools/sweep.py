@@ -34,6 +34,7 @@ Layout (nothing is written outside ``--work-dir``)::
     WORK_DIR/
     ├── sweep.json                  # the plan of the latest call
     ├── .submitit/<job id>/         # submitit's pickles and job logs
+    ├── slurm_jobs.json             # --launcher slurm: each run's job id
     ├── configs/<label>.py          # generated configs (inherit CONFIG)
     └── <label>/seed_<s>/           # tools/train.py's work dir of one run
         ├── sweep_status.json       # running | done | failed, time, command
@@ -66,6 +67,7 @@ import argparse
 import os
 import os.path as osp
 import shlex
+import signal
 import sys
 import time
 
@@ -209,10 +211,13 @@ def execute(args, runs, configs, gpus, work_dir):
     print(f'sweep: {len(runs)} runs, {done} finished already, '
           f'{args.jobs} at once, work dir {work_dir}', flush=True)
     progress = launch.Progress(len(runs), args.jobs)
-    folder = launch.submitit_folder(work_dir)
     if args.launcher == 'slurm':
-        return launch.run_slurm(runs, args, folder, progress)
-    return launch.run_local(runs, args, gpus, folder, progress)
+        return launch.run_slurm(runs, args, work_dir, progress)
+    return launch.run_local(runs, args, gpus, work_dir, progress)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f'signal {signum}')
 
 
 def main(argv=None):
@@ -235,9 +240,16 @@ def main(argv=None):
     except RuntimeError as e:
         sys.exit(f'error: {e}')
     start = time.time()
+    # kill (SIGTERM) stops the jobs as Ctrl-C does
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         failed = execute(args, runs, configs, gpus, work_dir)
+    except KeyboardInterrupt:
+        print('sweep: interrupted; its jobs are stopped. Run the same '
+              'command again to finish what is left', flush=True)
+        return 130
     finally:
+        signal.signal(signal.SIGTERM, previous)
         os.remove(lock)
     total = launch.fmt_time(time.time() - start)
     if failed:

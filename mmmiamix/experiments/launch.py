@@ -7,12 +7,14 @@ submitit is an optional dependency (``pip install "mmmiamix[sweep]"``);
 submitit's logs under ``WORK_DIR/.submitit``, the training's own log is the
 run's ``train.log``.
 """
+import json
 import os
 import os.path as osp
 import shlex
+import socket
 import time
 
-from .sweep import execute_run
+from .sweep import execute_run, run_state, write_json
 
 INSTALL = 'pip install "mmmiamix[sweep]"'
 #: local jobs have no time limit of their own unless --time gives one
@@ -118,12 +120,38 @@ def _wait_any(active, poll_s):
         time.sleep(poll_s)
 
 
-def run_local(runs, args, gpus, folder, progress, poll_s=0.5):
-    """Every run as a local submitit job, ``args.jobs`` at once."""
+def still_training(run):
+    """The pid of a process on this host that still trains ``run`` (a job
+    of an earlier sweep that was killed alone), or None."""
+    st = run.status() or {}
+    if st.get('status') != 'running' or st.get('host') != socket.gethostname():
+        return None
+    try:
+        pid = int(st.get('pid'))
+        os.kill(pid, 0)
+    except PermissionError:
+        return st.get('pid')
+    except (TypeError, ValueError, OSError):
+        return None
+    return pid
+
+
+def run_local(runs, args, gpus, work_dir, progress, poll_s=0.5):
+    """Every run as a local submitit job, ``args.jobs`` at once; a run that
+    a process of an earlier sweep still trains is left to it."""
     submitit = require_submitit()
-    executor = submitit.LocalExecutor(folder=folder)
+    executor = submitit.LocalExecutor(folder=submitit_folder(work_dir))
     executor.update_parameters(timeout_min=args.time or LOCAL_TIMEOUT_MIN)
-    pending, free, active = list(runs), list(range(args.jobs)), {}
+    pending, free, active = [], list(range(args.jobs)), {}
+    for run in runs:
+        pid = still_training(run)
+        if pid is None:
+            pending.append(run)
+            continue
+        progress.report(run, dict(
+            ok=False, seconds=None, log=run.log, line='left alone: process '
+            f'{pid} of an earlier sweep still trains it; run the sweep '
+            'again when it ends'))
     try:
         while pending or active:
             while pending and free:
@@ -140,15 +168,56 @@ def run_local(runs, args, gpus, folder, progress, poll_s=0.5):
     return progress.failed
 
 
-def run_slurm(runs, args, folder, progress, poll_s=5.0):
-    """Every run as a task of one Slurm job array."""
+#: Slurm states of a job that has not ended
+LIVE_STATES = ('PENDING', 'RUNNING', 'REQUEUED', 'CONFIGURING', 'COMPLETING',
+               'SUSPENDED', 'RESIZING')
+#: the Slurm job of every run the latest sweep submitted
+SLURM_LEDGER = 'slurm_jobs.json'
+
+
+def live_slurm_jobs(submitit, runs, work_dir, tasks):
+    """``{job: run}`` of the runs whose Slurm job, submitted by an earlier
+    call of the sweep (one that was killed), has not ended: they are waited
+    for, not submitted again."""
+    try:
+        with open(osp.join(work_dir, SLURM_LEDGER)) as f:
+            ledger = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    live = {}
+    for run in runs:
+        job_id = ledger.get(osp.relpath(run.run_dir, work_dir))
+        if job_id is None or run_state(run.run_dir) == 'done':
+            continue
+        job = submitit.SlurmJob(folder=submitit_folder(work_dir),
+                                job_id=job_id, tasks=tasks)
+        if job.watcher.get_state(job_id, mode='force') in LIVE_STATES:
+            live[job] = run
+    return live
+
+
+def run_slurm(runs, args, work_dir, progress, poll_s=5.0):
+    """Every run as a task of one Slurm job array (runs whose job from an
+    earlier call still lives are waited for instead)."""
     submitit = require_submitit()
-    executor = submitit.SlurmExecutor(folder=folder)
-    executor.update_parameters(**slurm_parameters(args, len(runs)))
-    jobs = executor.map_array(execute_run, runs)
-    print(f'sweep: submitted Slurm job array {jobs[0].job_id.split("_")[0]}'
-          f' ({len(jobs)} runs); logs in {folder}', flush=True)
-    active = dict(zip(jobs, runs))
+    active = live_slurm_jobs(submitit, runs, work_dir,
+                             tuple(range(args.gpus_per_job)))
+    todo = [r for r in runs if r not in active.values()]
+    if active:
+        print(f'sweep: {len(active)} runs still in Slurm jobs of an earlier '
+              f"call: {', '.join(j.job_id for j in active)}; waiting for "
+              'them', flush=True)
+    if todo:
+        executor = submitit.SlurmExecutor(folder=submitit_folder(work_dir))
+        executor.update_parameters(**slurm_parameters(args, len(todo)))
+        jobs = executor.map_array(execute_run, todo)
+        print(f'sweep: submitted Slurm job array '
+              f'{jobs[0].job_id.split("_")[0]} ({len(jobs)} runs); logs in '
+              f'{osp.dirname(submitit_folder(work_dir))}', flush=True)
+        active.update(zip(jobs, todo))
+    write_json(osp.join(work_dir, SLURM_LEDGER),
+               {osp.relpath(r.run_dir, work_dir): j.job_id
+                for j, r in active.items()})
     try:
         while active:
             for job in _wait_any(active, poll_s):

@@ -505,13 +505,14 @@ def _job_id():
     return None
 
 
-def train(run, env):
-    """Train ``run`` (resumed when something of it is on disk); returns
-    ``(rc, state, seconds)``. Writes ``sweep_status.json`` before and after.
-    """
+def train(run, env, resume=False):
+    """Train ``run`` (resumed when something of it is on disk, or always
+    with ``resume``: mmengine then starts afresh where there is no
+    checkpoint); returns ``(rc, state, seconds)``. Writes
+    ``sweep_status.json`` before and after."""
     state = run_state(run.run_dir)
     os.makedirs(run.run_dir, exist_ok=True)
-    cmd = train_command(run, state)
+    cmd = train_command(run, 'broken' if resume else state)
     old = read_status(run.run_dir) or {}
     attempts = int(old.get('attempts', 0)) + 1
     status = dict(status='running', method=run.method.to_dict(),
@@ -575,16 +576,20 @@ def execute_run(run, extra_env=None):
     only train."""
     begin = time.time()
     env = _job_env(run, extra_env)
-    rank = int(os.environ.get('SLURM_PROCID', '0')) \
-        if os.environ.get('SUBMITIT_EXECUTOR') == 'slurm' else 0
+    slurm = os.environ.get('SUBMITIT_EXECUTOR') == 'slurm'
+    rank = int(os.environ.get('SLURM_PROCID', '0')) if slurm else 0
+    # the tasks of one multi-GPU job must run the same command, whatever
+    # the others have written meanwhile: all of them resume
+    resume = slurm and int(os.environ.get('SLURM_NTASKS', '1')) > 1
     if rank > 0:
-        rc = _call(train_command(run, run_state(run.run_dir)), env,
+        os.makedirs(run.run_dir, exist_ok=True)
+        rc = _call(train_command(run, 'broken'), env,
                    f'{run.log}.rank{rank}', 'train')
         return dict(ok=rc == 0, line=f'rank {rank} exit {rc}',
                     seconds=time.time() - begin, log=run.log)
     line, ok, state = [], True, run_state(run.run_dir)
     if state != 'done':
-        rc, state, wall = train(run, env)
+        rc, state, wall = train(run, env, resume)
         if rc != 0:
             return dict(ok=False, seconds=time.time() - begin, log=run.log,
                         line=f'FAILED (exit {rc}) after {wall:.1f} s, see '
