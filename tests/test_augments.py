@@ -2,11 +2,11 @@
 ``ClsDataPreprocessor``."""
 import pytest
 import torch
-
-import mmmiamix  # noqa: F401  (registers)
 from mmpretrain.models.utils import ClsDataPreprocessor
 from mmpretrain.registry import BATCH_AUGMENTS
 from mmpretrain.structures import DataSample
+
+import mmmiamix  # noqa: F401  (registers)
 
 NAMES = ['MiAMix', 'AGMix', 'GMix', 'FMix', 'GridMix', 'SaliencyMix']
 CONFIGS = [

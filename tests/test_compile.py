@@ -19,8 +19,9 @@ class PassThrough:
 
 
 def _graph_breaks(tmp_path, augment):
-    import mmmiamix  # noqa: F401
     from mmpretrain.registry import BATCH_AUGMENTS
+
+    import mmmiamix  # noqa: F401
     if 'PassThrough' not in BATCH_AUGMENTS:
         BATCH_AUGMENTS.register_module(module=PassThrough)
     tmp_path.mkdir()

@@ -6,8 +6,10 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
-from mmpretrain.datasets.categories import (CIFAR10_CATEGORIES,
-                                            CIFAR100_CATEGORIES)
+from mmpretrain.datasets.categories import (
+    CIFAR10_CATEGORIES,
+    CIFAR100_CATEGORIES,
+)
 from mmpretrain.registry import DATASETS
 from PIL import Image
 

@@ -7,12 +7,11 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-
-import mmmiamix  # noqa: F401  (registers)
 from mmengine.logging import MMLogger
 from mmpretrain.registry import HOOKS, MODELS
 from mmpretrain.structures import DataSample
 
+import mmmiamix  # noqa: F401  (registers)
 from mmmiamix.engine import MixingOffHook
 
 B, K = 8, 10

@@ -13,6 +13,7 @@ REPO = osp.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, osp.join(REPO, 'tools'))
 import make_corrupted as mc  # noqa: E402
+
 import tinydata  # noqa: E402
 
 CORRUPTIONS = ['gaussian_noise', 'impulse_noise', 'contrast']

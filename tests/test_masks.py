@@ -6,8 +6,12 @@ import sys
 import pytest
 import torch
 
-from mmmiamix.core import (MASK_METHODS, box_filter, default_smooth_windows,
-                           make_mask)
+from mmmiamix.core import (
+    MASK_METHODS,
+    box_filter,
+    default_smooth_windows,
+    make_mask,
+)
 from mmmiamix.core.geometry import rotation_shear
 from mmmiamix.core.methods import fmix as fmix_module
 from mmmiamix.core.methods.boxes import box_axes, render_boxes
@@ -435,8 +439,11 @@ def test_smoothing_is_gaussian_by_default_box_as_option():
 def test_separable_smoothing_equals_the_two_dimensional_one():
     """The compact path smooths unwarped boxes as rows times columns: equal
     to smoothing the rendered mask, edges included."""
-    from mmmiamix.core.mask_augment import (smooth_masks, smooth_separable,
-                                            smoothing_kernels)
+    from mmmiamix.core.mask_augment import (
+        smooth_masks,
+        smooth_separable,
+        smoothing_kernels,
+    )
     torch.manual_seed(13)
     size = (40, 28)
     spec = MASK_METHODS['gridmix']

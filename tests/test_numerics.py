@@ -6,8 +6,13 @@ import math
 import pytest
 import torch
 
-from mmmiamix.core import (FMix, MiAMix, make_mask, sample_beta,
-                           sample_dirichlet)
+from mmmiamix.core import (
+    FMix,
+    MiAMix,
+    make_mask,
+    sample_beta,
+    sample_dirichlet,
+)
 
 
 @pytest.mark.parametrize('alpha', [1e-4, 1e-2, 1.0, 50.0, 1e6])

@@ -6,8 +6,7 @@ import pytest
 import torch
 
 from mmmiamix.utils import profiling
-from mmmiamix.utils.profiling import (SYNC_OPS, count_ops, host_time,
-                                      sync_ops)
+from mmmiamix.utils.profiling import SYNC_OPS, count_ops, host_time, sync_ops
 
 
 def test_counts_single_ops_and_views():

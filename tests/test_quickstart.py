@@ -35,8 +35,9 @@ def _run(args, timeout=240):
 # ---------------------------------------------------------------- dataset
 @pytest.fixture(scope='module')
 def digits():
-    import mmmiamix  # noqa: F401
     from mmpretrain.registry import DATASETS
+
+    import mmmiamix  # noqa: F401
     train = DATASETS.build(dict(type='Digits', split='train'))
     test = DATASETS.build(dict(type='Digits', split='test'))
     return train, test

@@ -9,8 +9,14 @@ import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from mmmiamix.core import (MASK_METHODS, MaskMethod, MaskMix, MiAMix,
-                           make_mask, register_mask_method)
+from mmmiamix.core import (
+    MASK_METHODS,
+    MaskMethod,
+    MaskMix,
+    MiAMix,
+    make_mask,
+    register_mask_method,
+)
 
 
 def stripe_params(share, u, size):

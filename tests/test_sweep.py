@@ -19,7 +19,6 @@ REPO = osp.dirname(HERE)
 TOOLS = osp.join(REPO, 'tools')
 sys.path.insert(0, HERE)
 import tinydata  # noqa: E402
-
 from mmmiamix.experiments import launch  # noqa: E402
 from mmmiamix.experiments import sweep as plan  # noqa: E402
 
@@ -56,9 +55,10 @@ def _sweep(args, cwd, ok=True, **env):
 def _build(cfg):
     """The model the Runner would build (top-level data_preprocessor
     merged in as Runner does)."""
-    import mmmiamix  # noqa: F401
     from mmengine.registry import DefaultScope
     from mmpretrain.registry import MODELS
+
+    import mmmiamix  # noqa: F401
     model = cfg.model.to_dict() if hasattr(cfg.model, 'to_dict') else dict(
         cfg.model)
     if cfg.get('data_preprocessor') is not None:
@@ -91,8 +91,9 @@ def test_methods_become_working_configs(base, tmp_path):
     else:
         path = osp.join(REPO, base)
     base_cfg = Config.fromfile(path)
-    from mmmiamix.models.batch_augments import GMix, MiAMix
     from mmpretrain.models.utils.batch_augments import Mixup
+
+    from mmmiamix.models.batch_augments import GMix, MiAMix
     expect = {'vanilla': None, 'Mixup': (Mixup, 1.0), 'GMix_alpha0.5':
               (GMix, 0.5), 'MiAMix': (MiAMix, 2.0)}
     registered = plan._registered_augments()
@@ -315,7 +316,8 @@ def test_slurm_parameters(tiny, tmp_path):
     cmd = runs[0].train_cmd
     assert cmd[1].endswith('tools/train.py')
     assert cmd[cmd.index('--launcher') + 1] == 'slurm'
-    args.jobs, args.gpus_per_job, args.time, args.srun_args = None, 1, None, None
+    args.jobs, args.gpus_per_job = None, 1
+    args.time, args.srun_args = None, None
     p = launch.slurm_parameters(args, len(runs))
     assert p['array_parallelism'] == 6 and 'time' not in p
     runs, _, _, _ = plan.build_plan(args, TOOLS)

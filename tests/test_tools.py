@@ -320,6 +320,7 @@ def test_robustness_model_takes_top_level_preprocessor():
     which mmengine's Runner gives the model: the robustness tool must too
     (it built the model unnormalised)."""
     import importlib.util
+
     from mmengine.config import Config
     spec = importlib.util.spec_from_file_location(
         'test_robustness_tool', osp.join(TOOLS, 'test_robustness.py'))
@@ -329,10 +330,11 @@ def test_robustness_model_takes_top_level_preprocessor():
                                    'resnet18_vanilla.py'))
     assert 'data_preprocessor' not in cfg.model or \
         cfg.model.data_preprocessor.get('mean') is None
+    from unittest import mock
+
     import torch
 
     import mmmiamix  # noqa: F401  (registers the project's modules)
-    from unittest import mock
     with mock.patch.object(tool, 'load_checkpoint'):
         model = tool.build_model(cfg, 'unused.pth', 'cpu')
     mean = model.data_preprocessor.mean.flatten()

@@ -59,11 +59,18 @@ import torch
 
 from mmmiamix.core import AGMix, FMix, GMix, GridMix, MiAMix, SaliencyMix
 from mmmiamix.core.reference import reference_apply, reference_loop
-from mmmiamix.experiments.benchmarks import (OPS_SMALL, bench_training,
-                                             cpu_name, fmt_range, make_batch,
-                                             measure_ops, ops_checks,
-                                             round_robin, target_rows,
-                                             verdict)
+from mmmiamix.experiments.benchmarks import (
+    OPS_SMALL,
+    bench_training,
+    cpu_name,
+    fmt_range,
+    make_batch,
+    measure_ops,
+    ops_checks,
+    round_robin,
+    target_rows,
+    verdict,
+)
 from mmmiamix.utils.profiling import host_time
 
 SIZES = ((100, 32, 32), (100, 64, 64), (64, 224, 224))

@@ -25,8 +25,7 @@ warnings.filterwarnings('ignore', message='Fail to import ``MultiScale')
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from mmmiamix.resume import (newest_intact_checkpoint,  # noqa: E402
-                             setup_torch_load_compat)
+from mmmiamix.resume import newest_intact_checkpoint, setup_torch_load_compat  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(ROOT, 'configs', 'quickstart',

@@ -119,8 +119,8 @@ def time_call(fn, device, repeats):
 
 
 def check_call(shape, device, repeats):
-    from mmmiamix.experiments.benchmarks import make_batch
     from mmmiamix.core import MiAMix
+    from mmmiamix.experiments.benchmarks import make_batch
     from mmmiamix.utils.profiling import count_ops, sync_ops
 
     b, _, h, w = shape

@@ -46,10 +46,16 @@ import os
 import os.path as osp
 import sys
 
-from mmmiamix.experiments.summary import (choose_baseline, collect_groups,
-                                          plot_bars, plot_curves, summarize,
-                                          to_markdown, write_csv,
-                                          write_runs_csv)
+from mmmiamix.experiments.summary import (
+    choose_baseline,
+    collect_groups,
+    plot_bars,
+    plot_curves,
+    summarize,
+    to_markdown,
+    write_csv,
+    write_runs_csv,
+)
 
 
 def parse_args(argv=None):

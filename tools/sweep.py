@@ -72,8 +72,14 @@ import sys
 import time
 
 from mmmiamix.experiments import launch
-from mmmiamix.experiments.sweep import (PLAN_FILE, build_plan, plan_record,
-                                        run_state, train_command, write_json)
+from mmmiamix.experiments.sweep import (
+    PLAN_FILE,
+    build_plan,
+    plan_record,
+    run_state,
+    train_command,
+    write_json,
+)
 
 TOOLS = osp.dirname(osp.abspath(__file__))
 LOCK_FILE = '.sweep.lock'

@@ -38,9 +38,11 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmmiamix.resume import install_safe_loader, setup_torch_load_compat
-from mmmiamix.utils import (setup_cpu_distributed,
-                            teardown_distributed)
-from mmmiamix.utils import preflight
+from mmmiamix.utils import (
+    preflight,
+    setup_cpu_distributed,
+    teardown_distributed,
+)
 
 
 def parse_args(argv=None):

@@ -64,12 +64,13 @@ from mmengine.runner import load_checkpoint
 from mmengine.utils import import_modules_from_strings
 from torch.utils.data import DataLoader
 
-from mmmiamix.datasets.cifar_c import (BENCHMARK_CORRUPTIONS,
-                                       EXTRA_CORRUPTIONS)
-from mmmiamix.resume import (atomic_write, install_safe_loader,
-                             setup_torch_load_compat)
+from mmmiamix.datasets.cifar_c import BENCHMARK_CORRUPTIONS, EXTRA_CORRUPTIONS
+from mmmiamix.resume import (
+    atomic_write,
+    install_safe_loader,
+    setup_torch_load_compat,
+)
 from mmmiamix.utils import preflight
-
 
 
 def parse_args(argv=None):
@@ -310,8 +311,9 @@ def main(argv=None):
     if cfg.get('custom_imports'):
         import_modules_from_strings(**cfg.custom_imports)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    import mmmiamix.datasets  # noqa: F401  (registers CIFAR10C/CIFAR100C)
     from mmpretrain.registry import DATASETS
+
+    import mmmiamix.datasets  # noqa: F401  (registers CIFAR10C/CIFAR100C)
 
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     model = build_model(cfg, args.checkpoint, device)

@@ -39,9 +39,12 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmmiamix.resume import install_safe_loader, setup_torch_load_compat
-from mmmiamix.utils import (check_rank_seed, setup_cpu_distributed,
-                            teardown_distributed)
-from mmmiamix.utils import preflight
+from mmmiamix.utils import (
+    check_rank_seed,
+    preflight,
+    setup_cpu_distributed,
+    teardown_distributed,
+)
 
 RESUME_HOOKS = ('RandomStateHook', 'SafeCheckpointHook')
 

@@ -69,8 +69,8 @@ def parse_args(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split('``--method``')[0].split('Usage::')[1])
     parser.add_argument('--method', default='MiAMix',
-                        help='MiAMix, AGMix, GMix, FMix, GridMix, SaliencyMix, Mixup or '
-                        'CutMix (case-insensitive)')
+                        help='MiAMix, AGMix, GMix, FMix, GridMix, '
+                        'SaliencyMix, Mixup or CutMix (case-insensitive)')
     parser.add_argument('--args', nargs='+', action=DictAction, default={},
                         metavar='KEY=VALUE',
                         help='arguments of the method, e.g. alpha=1.0 '
@@ -179,9 +179,9 @@ def load_config(config: str, split: str, num: int, size, seed: int,
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmengine.utils import import_modules_from_strings
+    from mmpretrain.registry import DATASETS
 
     import mmmiamix  # noqa: F401  (registers the datasets)
-    from mmpretrain.registry import DATASETS
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)

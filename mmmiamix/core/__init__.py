@@ -4,12 +4,27 @@ from .augments import AGMix, FMix, GMix, GridMix, MaskMix, SaliencyMix
 from .blend import blend, blend_images, gather_partners, mix_scores
 from .draws import MiAMixDraws
 from .front import MixAugment
-from .mask_augment import (box_filter, default_smooth_windows, smooth_masks,
-                           smoothing_kernels)
-from .methods import (MASK_METHODS, Arg, Family, MaskMethod, agmix_mask,
-                      cutmix_mask, fmix_mask, get_method, gmix_mask,
-                      gridmix_mask, make_mask, mixup_mask,
-                      register_mask_method)
+from .mask_augment import (
+                           box_filter,
+                           default_smooth_windows,
+                           smooth_masks,
+                           smoothing_kernels,
+)
+from .methods import (
+                           MASK_METHODS,
+                           Arg,
+                           Family,
+                           MaskMethod,
+                           agmix_mask,
+                           cutmix_mask,
+                           fmix_mask,
+                           get_method,
+                           gmix_mask,
+                           gridmix_mask,
+                           make_mask,
+                           mixup_mask,
+                           register_mask_method,
+)
 from .miamix import DEFAULT_METHODS, MiAMix
 from .saliency import salient_points, spectral_residual_saliency
 from .sampling import sample_beta, sample_dirichlet

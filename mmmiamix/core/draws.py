@@ -14,8 +14,12 @@ import torch
 from .constants import device_constant
 from .geometry import rotation_shear
 from .methods import Params, get_method
-from .sampling import (Generator, categorical_from_uniform,
-                       dirichlet_from_log_space, partners_from_uniform)
+from .sampling import (
+    Generator,
+    categorical_from_uniform,
+    dirichlet_from_log_space,
+    partners_from_uniform,
+)
 
 #: Uniforms per slot before the methods' own: method, warp, smooth, window,
 #: rotation, shear.

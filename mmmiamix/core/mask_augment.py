@@ -22,7 +22,6 @@ from typing import Sequence, Tuple
 import torch
 import torch.nn.functional as F
 
-
 #: The paper's smoothing windows (§4.7) at 64x64 and 224x224 pixels.
 PAPER_WINDOWS = {64: (5, 7, 11, 13), 224: (9, 15, 25, 35, 45)}
 

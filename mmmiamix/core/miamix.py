@@ -30,8 +30,13 @@ import torch
 
 from . import render_compact, render_dense
 from .blend import blend_images, mix_scores
-from .checks import (check_alpha, check_choice, check_prob, check_range,
-                     check_weights)
+from .checks import (
+    check_alpha,
+    check_choice,
+    check_prob,
+    check_range,
+    check_weights,
+)
 from .draws import MiAMixDraws, sample_draws
 from .front import MixAugment
 from .mask_augment import check_windows, default_smooth_windows

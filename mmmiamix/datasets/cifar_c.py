@@ -18,8 +18,10 @@ from typing import List, Optional, Sequence, Union
 
 import numpy as np
 from mmpretrain.datasets import BaseDataset
-from mmpretrain.datasets.categories import (CIFAR10_CATEGORIES,
-                                            CIFAR100_CATEGORIES)
+from mmpretrain.datasets.categories import (
+    CIFAR10_CATEGORIES,
+    CIFAR100_CATEGORIES,
+)
 from mmpretrain.registry import DATASETS
 
 #: The 19 corruptions of the official CIFAR-10-C / CIFAR-100-C release

@@ -1,1 +1,2 @@
-"""Experiments: what the command-line tools share (sweep plans, summaries, studies)."""
+"""Experiments: what the command-line tools share (sweep plans, summaries,
+studies)."""

@@ -1,4 +1,5 @@
-"""One MiAMix call captured in a CUDA graph and replayed (``tools/gpu_check.py``).
+"""One MiAMix call captured in a CUDA graph and replayed
+(``tools/gpu_check.py``).
 
 A graph replays the kernels it captured, on the buffers it captured: the
 inputs are static tensors refilled before each replay, and the random draws

@@ -55,8 +55,9 @@ class Method:
 
 def _registered_augments():
     """Names of mmpretrain's BATCH_AUGMENTS with the plugin imported."""
-    import mmmiamix  # noqa: F401  (registers MiAMix, AGMix, GMix, ...)
     from mmpretrain.registry import BATCH_AUGMENTS
+
+    import mmmiamix  # noqa: F401  (registers MiAMix, AGMix, GMix, ...)
     return sorted(BATCH_AUGMENTS.module_dict)
 
 

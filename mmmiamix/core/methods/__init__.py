@@ -5,8 +5,17 @@ from .boxes import CUTMIX, GRIDMIX
 from .fmix import FMIX
 from .gaussian import AGMIX, GMIX
 from .mixup import MIXUP
-from .registry import (MASK_METHODS, Arg, Family, MaskMethod, Params, Size,
-                       get_method, make_mask, register_mask_method)
+from .registry import (
+    MASK_METHODS,
+    Arg,
+    Family,
+    MaskMethod,
+    Params,
+    Size,
+    get_method,
+    make_mask,
+    register_mask_method,
+)
 
 for _method in (MIXUP, CUTMIX, FMIX, GRIDMIX, GMIX, AGMIX):
     register_mask_method(_method)
