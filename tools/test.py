@@ -11,13 +11,13 @@ Usage::
 The metrics are also printed as one JSON line starting with ``metrics:``.
 
 Loads checkpoints on torch >= 2.6 (trusted checkpoints only, see
-:mod:`mmmiamix.utils.checkpoint`) and runs distributed without CUDA over
+:mod:`mmmiamix.resume.allow_list`) and runs distributed without CUDA over
 gloo (see :mod:`mmmiamix.utils.dist`).
 
 Before building the model and the dataset it checks that CHECKPOINT exists
 and is intact (empty, truncated, or different from its ``<ckpt>.sha256``:
 an error naming the file and the problem, see
-:mod:`mmmiamix.utils.safe_checkpoint`), that the config has
+:mod:`mmmiamix.resume`), that the config has
 ``test_dataloader``, ``test_evaluator`` and ``test_cfg``, that the test
 dataset's files exist and that the work directory and ``--out`` folder are
 writable; all problems are reported at once (exit status 2).

@@ -18,7 +18,7 @@ Default corruptions: the 15 benchmark corruptions of Hendrycks & Dietterich
 Before building the model it checks every input it will need and reports
 all problems at once (exit status 2): the config's keys, the checkpoint
 (exists, not empty, truncated or altered: see
-:mod:`mmmiamix.utils.safe_checkpoint`), ``labels.npy`` and every selected
+:mod:`mmmiamix.resume`), ``labels.npy`` and every selected
 ``<corruption>.npy`` (present, shape ``(5 * N, 32, 32, 3)`` uint8 matching
 ``labels.npy``; read from the ``.npy`` headers only), the severities and the
 output folder. A missing corruption file is therefore reported before
@@ -47,7 +47,7 @@ finished. Two files (each replaced atomically):
 The test pipeline is the config's ``test_dataloader.dataset.pipeline``
 without ``LoadImageFromFile`` (CIFAR-C items already carry the image, RGB, as
 mmpretrain's CIFAR datasets do). Checkpoints load on torch >= 2.6 through
-:func:`mmmiamix.utils.setup_torch_load_compat` (trusted checkpoints only).
+:func:`mmmiamix.resume.setup_torch_load_compat` (trusted checkpoints only).
 """
 import argparse
 import json

@@ -9,14 +9,14 @@ Usage::
 On top of mmpretrain's ``tools/train.py`` this script
 
 * lets mmengine resume / ``load_from`` on torch >= 2.6, where ``torch.load``
-  defaults to ``weights_only=True`` (see :mod:`mmmiamix.utils.checkpoint`;
+  defaults to ``weights_only=True`` (see :mod:`mmmiamix.resume.allow_list`;
   trusted checkpoints only);
 * runs distributed on machines without CUDA: with a launcher and no GPU it
   initialises a ``gloo`` process group and wraps the model in DDP with
   ``device_ids=None`` (see :mod:`mmmiamix.utils.dist`);
 * warns when several ranks share one seed while a batch augment is used;
 * adds ``RandomStateHook`` and ``SafeCheckpointHook``
-  (:mod:`mmmiamix.engine.rng_state`) to ``custom_hooks`` when the config
+  (:mod:`mmmiamix.resume.hooks`) to ``custom_hooks`` when the config
   does not list them: exact resume (the random states of every rank are in
   each epoch checkpoint), atomic checkpoints with a SHA-256, checked
   loading, and ``--resume`` falling back to the newest intact checkpoint
