@@ -36,6 +36,7 @@ from mmpretrain.registry import DATASETS, MODELS, TRANSFORMS
 from PIL import Image
 
 import mmmiamix  # noqa: F401  (registers augments, models and datasets)
+from mmmiamix.datasets.cifar_c import CIFAR_C_CORRUPTIONS
 
 # As the Runner does with the configs' default_scope: nested transforms
 # (MultiView, RandAugment) are built through the default scope's registry.
@@ -445,8 +446,8 @@ def test_config_builds_and_trains_one_step(rel, image_dir):
 def _allowed_diff(rel):
     if rel.startswith('robustness/'):
         return lambda k: k.split('.')[0] in (
-            'test_dataloader', 'test_evaluator', 'cifar_c_corruptions',
-            'corruption_test_pipeline', 'corruption_test_dataloader',
+            'test_dataloader', 'test_evaluator', 'corruption_test_pipeline',
+            'corruption_test_dataloader',
             'corruption_test_evaluator')
     return lambda k: k.startswith('model.train_cfg.augments.')
 
@@ -877,15 +878,18 @@ def test_robustness_config_runs_on_cifar_c(rel, dataset, root, tmp_path):
     fixture.mkdir()
     n = 2
     np.save(fixture / 'labels.npy', np.tile(np.arange(n) * 3, 5))
-    for name in ('fog', 'snow'):
+    for name in CIFAR_C_CORRUPTIONS:
         np.save(fixture / f'{name}.npy',
                 np.random.default_rng(0).integers(
                     0, 256, (5 * n, 32, 32, 3), dtype=np.uint8))
     cfg = load(rel)
     ds_cfg = copy.deepcopy(cfg.test_dataloader.dataset.to_dict())
     assert (ds_cfg['type'], ds_cfg['data_root']) == (dataset, root)
-    assert len(ds_cfg['corruptions']) == 19
     assert list(ds_cfg['severities']) == [1, 2, 3, 4, 5]
+    # the config reads every corruption of the one list
+    whole = DATASETS.build(dict(ds_cfg, data_root=str(fixture)))
+    assert whole.corruptions == CIFAR_C_CORRUPTIONS
+    assert len(CIFAR_C_CORRUPTIONS) == 19 and len(whole) == 19 * 5 * n
     ds_cfg.update(data_root=str(fixture), corruptions=['fog', 'snow'])
     ds = DATASETS.build(ds_cfg)
     assert len(ds) == 2 * 5 * n
