@@ -85,18 +85,29 @@ def load_run(work_dir, metric='accuracy/top1', skip_iters=0):
     return dict(times=times, val=steps)
 
 
-def load_robustness(path):
-    """Per-corruption and per-severity means of a tools/test_robustness.py
-    JSON (``accuracy: {corruption: {severity: top1}}``), recomputed from
-    its table; None when the file is missing, unreadable or empty."""
+def read_robustness_json(path):
+    """A tools/test_robustness.py JSON as a dict whose ``accuracy`` is a
+    dict (``{corruption: {severity: top1}}``); None when the file is
+    missing, unreadable or has no such table."""
     try:
         with open(path) as f:
             res = json.load(f)
     except (OSError, ValueError):
         return None
-    acc = res.get('accuracy') if isinstance(res, dict) else None
-    if not isinstance(acc, dict):
+    if not isinstance(res, dict) or not isinstance(res.get('accuracy'),
+                                                   dict):
         return None
+    return res
+
+
+def load_robustness(path):
+    """Per-corruption and per-severity means of a tools/test_robustness.py
+    JSON, recomputed from its table; None when the file is missing,
+    unreadable or empty."""
+    res = read_robustness_json(path)
+    if res is None:
+        return None
+    acc = res['accuracy']
     per_c, per_s, values = {}, {}, []
     for c, by_sev in acc.items():
         if not isinstance(by_sev, dict):

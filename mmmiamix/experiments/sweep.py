@@ -23,6 +23,7 @@ import time
 
 from ..datasets.cifar_c import CIFAR_C_CORRUPTIONS
 from ..resume import newest_intact_checkpoint
+from .summary import read_robustness_json
 
 STATUS_FILE = 'sweep_status.json'
 PLAN_FILE = 'sweep.json'
@@ -264,14 +265,10 @@ def run_state(run_dir):
 def robustness_complete(path, corruptions=None, severities=None):
     """Whether ``path`` holds a finished tools/test_robustness.py result
     covering ``corruptions`` x ``severities`` (when given)."""
-    try:
-        with open(path) as f:
-            res = json.load(f)
-    except (OSError, ValueError):
+    res = read_robustness_json(path)
+    if res is None or 'mean' not in res:
         return False
-    acc = res.get('accuracy') if isinstance(res, dict) else None
-    if not isinstance(acc, dict) or 'mean' not in res:
-        return False
+    acc = res['accuracy']
     if res.get('complete', True) is False or res.get('partial', False):
         return False
     if corruptions is not None and list(corruptions) == ['all']:
