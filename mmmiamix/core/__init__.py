@@ -3,7 +3,7 @@ mask augmentation and the MiAMix sampler. Imports nothing from OpenMMLab."""
 from .augments import AGMix, FMix, GMix, GridMix, MaskMix, SaliencyMix
 from .blend import blend, blend_images, gather_partners, mix_scores
 from .draws import MiAMixDraws
-from .front import MixAugment
+from .front import MixAugment, MixRecord
 from .mask_augment import (
                            box_filter,
                            default_smooth_windows,
@@ -32,6 +32,7 @@ from .second_view import ViewConfig
 
 __all__ = [
     'MASK_METHODS', 'DEFAULT_METHODS', 'MiAMix', 'MiAMixDraws', 'MixAugment',
+    'MixRecord',
     'MaskMix', 'AGMix', 'FMix', 'GMix', 'GridMix', 'SaliencyMix',
     'ViewConfig', 'Arg', 'Family', 'MaskMethod', 'agmix_mask', 'blend',
     'blend_images', 'box_filter', 'cutmix_mask', 'default_smooth_windows',

@@ -66,15 +66,20 @@ class MaskMix(MixAugment):
         return params
 
     def mix(self, inputs: torch.Tensor, scores: torch.Tensor, *,
-            generator: Generator = None):
+            generator: Generator = None, record: dict = None):
+        """Draw, render and blend; ``record`` (a dict): filled with
+        ``keep``, ``partner`` and ``weight`` (see
+        :class:`~.front.MixRecord`)."""
         size = tuple(inputs.shape[-2:])
         params = self.sample(inputs.shape[0], size, inputs.device, generator)
         params = self.place(params, inputs)
-        cut = self.spec.render(params, size)
+        keep = 1 - self.spec.render(params, size)
         perm = params['perm']
-        mixed, mixed_scores, _ = blend(inputs, gather_partners(inputs, perm),
-                                       1 - cut, scores, perm, inplace=True,
-                                       sync_free=inputs.device.type != 'cpu')
+        mixed, mixed_scores, weight = blend(
+            inputs, gather_partners(inputs, perm), keep, scores, perm,
+            inplace=True, sync_free=inputs.device.type != 'cpu')
+        if record is not None:
+            record.update(keep=keep, partner=perm, weight=weight)
         return mixed, mixed_scores
 
     def __repr__(self):

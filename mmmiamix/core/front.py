@@ -10,18 +10,50 @@ mixing itself.
   the device), the others pass through with their own label;
 - ``enabled``: ``False`` turns mixing off (a hook or a loop sets it);
 - ``check_values``: also check tensor *values* (finite pixels, scores >= 0
-  summing to 1). Off by default: reading values back is a host sync on CUDA.
+  summing to 1). Off by default: reading values back is a host sync on CUDA;
+- :meth:`MixAugment.mix_recorded`: the same call, also handing over a
+  :class:`MixRecord` (the keep mask, the partners, the label weights and the
+  unmixed scores) for relabelling after the forward pass (attention-weighted
+  labels, :mod:`.attention`).
 
 Augments pickle (they hold their settings only; the constant tensors of a
 call live in :mod:`.constants`), so a ``DataLoader`` with workers can run one
 in its ``collate_fn``.
 """
-from typing import Optional
+from dataclasses import dataclass
+from typing import Optional, Tuple
 
 import torch
 
 from .checks import check_batch, check_prob
+from .constants import arange
 from .sampling import Generator
+
+
+@dataclass
+class MixRecord:
+    """What one mixing call hands over for relabelling after the forward
+    pass: nothing is copied, every tensor is the call's own.
+
+    Attributes:
+        keep: float32 ``(B, 1, H, W)``, or ``(B, 1, 1, 1)`` for a uniform
+            mask (mixup), the base image's pixel weight in [0, 1] (docs/
+            design.md, "The mask convention"); a sample that was not mixed
+            (``mixed`` False) counts as kept whole, whatever ``keep`` holds.
+        partner: long ``(B,)``, each sample's partner (itself for a
+            self-mix and for a sample that was not mixed).
+        weight: float32 ``(B,)`` in [0, 1], the base label weight the call
+            gave (the area share; 1 where not mixed).
+        scores: float32 ``(B, K)``, the targets before mixing and before
+            label smoothing.
+        mixed: bool ``(B,)``, which samples were mixed (``prob < 1``), or
+            None: all of them.
+    """
+    keep: torch.Tensor
+    partner: torch.Tensor
+    weight: torch.Tensor
+    scores: torch.Tensor
+    mixed: Optional[torch.Tensor] = None
 
 
 def check_num_classes(value) -> Optional[int]:
@@ -47,7 +79,9 @@ class MixAugment:
     ``label_smoothing``, ``enabled``.
 
     Subclasses implement :meth:`mix` (``inputs``, float32 scores ``(B, K)``
-    and a generator to mixed inputs and scores).
+    and a generator to mixed inputs and scores); given a dict ``record``,
+    ``mix`` also stores ``keep``, ``partner`` and ``weight`` in it (see
+    :class:`MixRecord`).
 
     Args:
         num_classes (int, optional): number of classes ``K``; required for
@@ -161,18 +195,50 @@ class MixAugment:
         (``(B,)`` class indices or ``(B, K)`` scores); returns the mixed
         inputs (dtype, device and memory format of ``inputs``) and float32
         scores ``(B, K)``."""
+        mixed, scores, _ = self._front(inputs, batch_score, generator, None,
+                                       **kwargs)
+        return mixed, scores
+
+    def mix_recorded(self, inputs: torch.Tensor, batch_score: torch.Tensor,
+                     *, generator: Generator = None, **kwargs
+                     ) -> Tuple[torch.Tensor, torch.Tensor,
+                                Optional[MixRecord]]:
+        """The call of :meth:`__call__` (same draws, same results) that also
+        returns its :class:`MixRecord`: ``(mixed, scores, record)``;
+        ``record`` is None when ``enabled`` is False (nothing was mixed)."""
+        return self._front(inputs, batch_score, generator, {}, **kwargs)
+
+    def _front(self, inputs, batch_score, generator, record, **kwargs):
         self.check_inputs(inputs)
         scores = self.scores(batch_score, inputs)
         if not self.enabled:
-            return inputs, self.smooth_labels(scores)
+            return inputs, self.smooth_labels(scores), None
+        if record is not None:
+            kwargs['record'] = record
         # Masks are float32 arithmetic: keep autocast (``--amp``) out of it.
         with torch.autocast(inputs.device.type, enabled=False):
             mixed, mixed_scores = self.mix(inputs, scores,
                                            generator=generator, **kwargs)
+        chosen = None
         if self.prob < 1:
             chosen = torch.rand(inputs.shape[0], device=inputs.device,
                                 generator=generator) < self.prob
             mixed = torch.where(chosen.view(-1, 1, 1, 1), mixed, inputs)
             mixed_scores = torch.where(chosen.view(-1, 1), mixed_scores,
                                        scores)
-        return mixed, self.smooth_labels(mixed_scores)
+        if record is not None:
+            record = _mix_record(record, scores, chosen)
+        return mixed, self.smooth_labels(mixed_scores), record
+
+
+def _mix_record(record: dict, scores: torch.Tensor,
+                chosen: Optional[torch.Tensor]) -> MixRecord:
+    """The :class:`MixRecord` of what ``mix`` stored, the samples left
+    unmixed by ``prob`` counted as kept whole."""
+    partner, weight = record['partner'], record['weight'].float()
+    if chosen is not None:
+        partner = torch.where(chosen, partner,
+                              arange(partner.shape[0], partner.device))
+        weight = torch.where(chosen, weight, 1.0)
+    return MixRecord(keep=record['keep'], partner=partner, weight=weight,
+                     scores=scores, mixed=chosen)

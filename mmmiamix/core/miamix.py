@@ -177,15 +177,19 @@ class MiAMix(MixAugment):
 
     def apply(self, inputs: torch.Tensor, batch_score: torch.Tensor,
               draws: MiAMixDraws, *,
-              second_view: Optional[torch.Tensor] = None
+              second_view: Optional[torch.Tensor] = None,
+              record: Optional[dict] = None
               ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Mix a batch with the draws of :meth:`sample`: ``(mixed, scores)``,
-        mixed images (dtype of inputs) and float32 scores ``(B, K)``."""
+        mixed images (dtype of inputs) and float32 scores ``(B, K)``;
+        ``record`` (a dict): filled with ``keep``, ``partner`` and ``weight``
+        (see :class:`~.front.MixRecord`)."""
         keep = self.keep_mask(draws, inputs.shape[-2:], inputs.device)
-        return self._blend(inputs, batch_score, draws, keep, second_view)
+        return self._blend(inputs, batch_score, draws, keep, second_view,
+                           record)
 
     def _blend(self, inputs, batch_score, draws, keep, second_view,
-               record=None):
+               record=None, explain=False):
         # After the masks: their temporaries and the partner batch are
         # never alive at once.
         compact = self._compact(inputs.device)
@@ -194,20 +198,23 @@ class MiAMix(MixAugment):
         weight = draws.base_share if self.lam_merge == 'orig' else \
             keep.to(inputs.dtype).float().mean(dim=(1, 2, 3))
         if record is not None:
-            record.update(partner_images=partners.clone(), keep=keep,
-                          weight=weight, draws=draws)
+            record.update(keep=keep, partner=draws.partner, weight=weight)
+        if explain:
+            record.update(partner_images=partners.clone(), draws=draws)
         mixed = blend_images(inputs, partners, keep, inplace=True,
                              sync_free=not compact)
         return mixed, mix_scores(batch_score, draws.partner, weight)
 
     def mix(self, inputs: torch.Tensor, scores: torch.Tensor, *,
             generator: Generator = None,
-            second_view: Optional[torch.Tensor] = None):
+            second_view: Optional[torch.Tensor] = None,
+            record: Optional[dict] = None):
         """Draw with :meth:`sample` and mix with :meth:`apply`."""
         _check_second_view(inputs, second_view)
         draws = self.sample(inputs.shape[0], inputs.shape[-2:],
                             inputs.device, generator)
-        return self.apply(inputs, scores, draws, second_view=second_view)
+        return self.apply(inputs, scores, draws, second_view=second_view,
+                          record=record)
 
     def __call__(self, inputs: torch.Tensor, batch_score: torch.Tensor, *,
                  second_view: Optional[torch.Tensor] = None,
@@ -240,7 +247,8 @@ class MiAMix(MixAugment):
                                                         augment=False))
             keep = merge(cut, self.mask_merge)
             mixed, mixed_scores = self._blend(inputs, scores, draws, keep,
-                                              second_view, record)
+                                              second_view, record,
+                                              explain=True)
         record.update(mixed=mixed, scores=self.smooth_labels(mixed_scores))
         return record
 
