@@ -39,53 +39,48 @@ def _check(aug, x, y, seed, second_view=None):
     return params
 
 
-@pytest.mark.parametrize('render', ['compact', 'dense'])
 @pytest.mark.parametrize('setting', list(SETTINGS))
-def test_reference_equals_batched(setting, render):
-    aug = MiAMix(render=render, **SETTINGS[setting])
+def test_reference_equals_batched(setting):
+    aug = MiAMix(**SETTINGS[setting])
     x, y = _batch(12, (32, 32))
     for seed in range(3):
         _check(aug, x, y, seed)
 
 
-@pytest.mark.parametrize('render', ['compact', 'dense'])
-def test_reference_self_mixing_uses_second_view(render):
-    aug = MiAMix(render=render, p_self=1.0)
+def test_reference_self_mixing_uses_second_view():
+    aug = MiAMix(p_self=1.0)
     x, y = _batch(6, (32, 32))
     params = _check(aug, x, y, seed=1)
     assert torch.equal(params.partner, torch.arange(6))
 
 
-@pytest.mark.parametrize('render', ['compact', 'dense'])
 @pytest.mark.parametrize('p_self', [0.0, 0.5, 1.0])
-def test_reference_two_view_path(render, p_self):
-    aug = MiAMix(render=render, p_self=p_self, p_aug=0.5)
+def test_reference_two_view_path(p_self):
+    aug = MiAMix(p_self=p_self, p_aug=0.5)
     x, y = _batch(10, (32, 32), seed=3)
     views = torch.rand_like(x)
     for seed in range(2):
         _check(aug, x, y, seed, second_view=views)
 
 
-@pytest.mark.parametrize('render', ['compact', 'dense'])
 @pytest.mark.parametrize('setting', ['default', 'aug_smooth', 'self'])
-def test_reference_non_square(setting, render):
-    aug = MiAMix(render=render, **SETTINGS[setting])
+def test_reference_non_square(setting):
+    aug = MiAMix(**SETTINGS[setting])
     x, y = _batch(8, (24, 40), seed=4)
     for seed in range(2):
         _check(aug, x, y, seed)
 
 
-@pytest.mark.parametrize('render', ['compact', 'dense'])
 @pytest.mark.parametrize('setting', ['default', 'aug_smooth'])
-def test_reference_batch_of_one(setting, render):
-    aug = MiAMix(render=render, **SETTINGS[setting])
+def test_reference_batch_of_one(setting):
+    aug = MiAMix(**SETTINGS[setting])
     x, y = _batch(1, (32, 32), seed=5)
     for seed in range(3):
         _check(aug, x, y, seed)
 
 
 def test_reference_soft_scores_and_64px():
-    aug = MiAMix(render='compact', p_aug=0.5, p_smooth=1.0)
+    aug = MiAMix(p_aug=0.5, p_smooth=1.0)
     x, _ = _batch(4, (64, 64), seed=6)
     y = torch.softmax(torch.randn(4, 7), dim=1)
     _check(aug, x, y, seed=0)

@@ -20,14 +20,24 @@ Augments pickle (they hold their settings only; the constant tensors of a
 call live in :mod:`.constants`), so a ``DataLoader`` with workers can run one
 in its ``collate_fn``.
 """
+import contextlib
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
 import torch
 
 from .checks import check_batch, check_prob
-from .constants import arange
+from .constants import arange, constant
 from .sampling import Generator
+
+
+def no_autocast(device: torch.device):
+    """A context without autocast on ``device`` (masks are float32
+    arithmetic: ``--amp`` stays out of them); nothing to do on a device
+    without autocast (``meta``)."""
+    if torch.amp.is_autocast_available(device.type):
+        return torch.autocast(device.type, enabled=False)
+    return contextlib.nullcontext()
 
 
 @dataclass
@@ -95,6 +105,9 @@ class MixAugment:
 
     #: set False to pass batches through unmixed (labels still converted)
     enabled: bool = True
+    #: the subclass draws ``prob`` itself (in ``mix``, storing the samples
+    #: it mixed as ``record['mixed']``); else the front door does
+    draws_prob: bool = False
 
     def __init__(self, num_classes: Optional[int] = None,
                  label_smoothing: float = 0.0, prob: float = 1.0,
@@ -177,7 +190,8 @@ class MixAugment:
         eps = self.label_smoothing
         if eps == 0:
             return scores
-        return scores * (1 - eps) + eps / scores.shape[1]
+        return torch.lerp(scores, constant(1 / scores.shape[1],
+                                           scores.device), eps)
 
     # ------------------------------------------------------------------ call
     def check_inputs(self, inputs: torch.Tensor) -> None:
@@ -215,19 +229,19 @@ class MixAugment:
             return inputs, self.smooth_labels(scores), None
         if record is not None:
             kwargs['record'] = record
-        # Masks are float32 arithmetic: keep autocast (``--amp``) out of it.
-        with torch.autocast(inputs.device.type, enabled=False):
+        with no_autocast(inputs.device):
             mixed, mixed_scores = self.mix(inputs, scores,
                                            generator=generator, **kwargs)
         chosen = None
-        if self.prob < 1:
+        if self.prob < 1 and not self.draws_prob:
             chosen = torch.rand(inputs.shape[0], device=inputs.device,
                                 generator=generator) < self.prob
             mixed = torch.where(chosen.view(-1, 1, 1, 1), mixed, inputs)
             mixed_scores = torch.where(chosen.view(-1, 1), mixed_scores,
                                        scores)
         if record is not None:
-            record = _mix_record(record, scores, chosen)
+            record = _mix_record(record, scores,
+                                 record.get('mixed', chosen))
         return mixed, self.smooth_labels(mixed_scores), record
 
 

@@ -14,21 +14,17 @@ Four stages, each per sample and batched over the whole batch:
    ``keep`` (``merged``) or the sampled base share (``orig``) (§3.2.4).
 
 All random draws happen first, in :meth:`MiAMix.sample` (a
-:class:`~.draws.MiAMixDraws`); :meth:`MiAMix.apply` is deterministic.
-
-Rendering (``render``): ``'dense'`` (:mod:`.render_dense`) renders each
-mask family once over all slots and selects per slot: no host-device sync,
-and an op count that depends on neither the batch nor the image size.
-``'compact'`` (:mod:`.render_compact`) computes only each method's slots
-(``nonzero``, a sync on CUDA): less arithmetic, so faster on the CPU. Both
-give the same values draw for draw; ``'auto'`` is compact on the CPU and
-dense elsewhere and under ``torch.compile``.
+:class:`~.draws.MiAMixDraws`, laid out by a :class:`~.plan.Plan`: each
+(method, warp, smoothing) group of mask slots gets a stratified number of
+rows known on the host); :meth:`MiAMix.apply` is deterministic and renders
+only what the draws ask for (:mod:`.render`), without a host-device sync
+and with an op count that depends on neither the batch nor the image size.
 """
 from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 
-from . import render_compact, render_dense
+from . import render
 from .blend import blend_images, mix_scores
 from .checks import (
     check_alpha,
@@ -38,10 +34,10 @@ from .checks import (
     check_weights,
 )
 from .draws import MiAMixDraws, sample_draws
-from .front import MixAugment
+from .front import MixAugment, no_autocast
 from .mask_augment import check_windows, default_smooth_windows
 from .methods import MASK_METHODS, get_method
-from .rendering import Tables, check_groups, merge, tables
+from .plan import Plan, make_plan
 from .sampling import Generator
 from .second_view import ViewConfig, partner_images
 
@@ -50,6 +46,9 @@ DEFAULT_METHODS = ('mixup', 'cutmix', 'fmix', 'gridmix', 'agmix')
 
 class MiAMix(MixAugment):
     """Multi-stage Augmented Mixup; defaults from the paper's Table 2.
+
+    ``prob`` is drawn with the other draws of :meth:`sample`: a sample
+    left unmixed keeps its image and label through a keep mask of 1.
 
     Call as ``mixed, scores = aug(inputs, targets)`` or, on the two-view
     path, ``aug(inputs, targets, second_view=views)``.
@@ -84,8 +83,6 @@ class MiAMix(MixAugment):
             one-view path's second view.
         method_kwargs (dict, optional): per-method arguments, e.g.
             ``dict(fmix=dict(decay_power=3.0))``.
-        render (str): ``'dense'``, ``'compact'`` or ``'auto'`` (default):
-            see the module docstring. Results are the same.
         num_classes, label_smoothing, prob, check_values: the front door of
             every augment, see :class:`~.front.MixAugment`.
     """
@@ -103,10 +100,11 @@ class MiAMix(MixAugment):
                  smooth_filter: str = 'gaussian',
                  view_cfg: Optional[dict] = None,
                  method_kwargs: Optional[Dict[str, dict]] = None,
-                 render: str = 'auto', num_classes: Optional[int] = None,
+                 num_classes: Optional[int] = None,
                  label_smoothing: float = 0.0, prob: float = 1.0,
                  check_values: bool = False):
         super().__init__(num_classes, label_smoothing, prob, check_values)
+        self.draws_prob = True
         self.alpha = check_alpha('alpha', alpha)
         self.k_max = _check_k_max(k_max)
         self.layer_weights = check_weights(
@@ -136,16 +134,20 @@ class MiAMix(MixAugment):
         self.view = ViewConfig(**(view_cfg or {}))
         self.method_kwargs = _check_method_kwargs(self.methods,
                                                   method_kwargs)
-        self.render = check_choice('render', render,
-                                   ('auto', 'compact', 'dense'))
 
     def windows(self, size) -> Tuple[int, ...]:
         """Smoothing windows used at image size ``(H, W)``."""
         return self.smooth_windows or default_smooth_windows(tuple(size))
 
-    def _tables(self, size, device) -> Tables:
-        return tables(self.methods, self.windows(size), self.smooth_filter,
-                      self.p_smooth > 0, torch.device(device))
+    def plan(self, batch_size: int, device) -> Plan:
+        """The :class:`~.plan.Plan` of a call on ``batch_size`` images."""
+        return make_plan(batch_size, self.k_max, self.layer_weights,
+                         self.methods, self.method_weights, self.p_aug,
+                         self.p_smooth, self.p_self, torch.device(device))
+
+    def _kernels(self, size, device) -> torch.Tensor:
+        return render.kernels_table(self.windows(size), self.smooth_filter,
+                                    torch.device(device))
 
     def sample(self, batch_size: int, size, device,
                generator: Generator = None) -> MiAMixDraws:
@@ -153,27 +155,21 @@ class MiAMix(MixAugment):
         :class:`MiAMixDraws` on ``device``."""
         return sample_draws(self, batch_size, size, device, generator)
 
-    def _compact(self, device) -> bool:
-        if self.render == 'auto':  # a sync has no place in a compiled graph
-            return torch.device(device).type == 'cpu' and \
-                not torch.compiler.is_compiling()
-        return self.render == 'compact'
-
-    def cut_masks(self, draws: MiAMixDraws, size, device) -> torch.Tensor:
-        """Stage 3: every slot's cut mask, float32 ``(B, k_max, H, W)``."""
-        return self._render(draws, tuple(size), device)
-
-    def _render(self, draws, size, device, augment=True):
-        renderer = render_compact if self._compact(device) else render_dense
-        return renderer.cut_masks(draws, self._tables(size, device), size,
-                                  augment)
+    def cut_masks(self, draws: MiAMixDraws, size, device,
+                  augment: bool = True) -> torch.Tensor:
+        """Stage 3: every slot's cut mask, float32 ``(B, k_max, H, W)`` (0
+        for a layer beyond the sample's ``k``); ``augment``: warped and
+        smoothed as drawn (else the masks before that stage)."""
+        size = tuple(size)
+        return render.cut_masks(draws, self.methods,
+                                self._kernels(size, device), size, augment)
 
     def keep_mask(self, draws: MiAMixDraws, size, device) -> torch.Tensor:
         """Stages 3-4: the keep mask, float32 ``(B, 1, H, W)`` in [0, 1]."""
-        # The compact path (CPU) merges into the cut masks' buffer: a new
-        # buffer would cost its page faults (2 ms at 64x224x224).
-        return merge(self.cut_masks(draws, size, device), self.mask_merge,
-                     into_cut=self._compact(device))
+        size = tuple(size)
+        return render.keep_mask(draws, self.methods,
+                                self._kernels(size, device), size,
+                                self.mask_merge)
 
     def apply(self, inputs: torch.Tensor, batch_score: torch.Tensor,
               draws: MiAMixDraws, *,
@@ -192,17 +188,23 @@ class MiAMix(MixAugment):
                record=None, explain=False):
         # After the masks: their temporaries and the partner batch are
         # never alive at once.
-        compact = self._compact(inputs.device)
-        partners = partner_images(inputs, draws, self.view, self.p_self,
-                                  second_view=second_view, compact=compact)
-        weight = draws.base_share if self.lam_merge == 'orig' else \
-            keep.to(inputs.dtype).float().mean(dim=(1, 2, 3))
+        partners = partner_images(inputs, draws, self.view,
+                                  second_view=second_view)
+        if draws.unmixed is not None:  # kept whole, with their own label
+            keep.masked_fill_(draws.unmixed.view(-1, 1, 1, 1), 1.0)
+        if self.lam_merge == 'orig':
+            weight = draws.base_share if draws.unmixed is None else \
+                draws.base_share.masked_fill(draws.unmixed, 1.0)
+        else:
+            weight = keep.to(inputs.dtype).float().mean(dim=(1, 2, 3))
         if record is not None:
             record.update(keep=keep, partner=draws.partner, weight=weight)
+            if draws.unmixed is not None:
+                record['mixed'] = ~draws.unmixed
         if explain:
             record.update(partner_images=partners.clone(), draws=draws)
         mixed = blend_images(inputs, partners, keep, inplace=True,
-                             sync_free=not compact)
+                             sync_free=_sync_free(inputs.device))
         return mixed, mix_scores(batch_score, draws.partner, weight)
 
     def mix(self, inputs: torch.Tensor, scores: torch.Tensor, *,
@@ -241,11 +243,11 @@ class MiAMix(MixAugment):
         _check_second_view(inputs, second_view)
         size, device = tuple(inputs.shape[-2:]), inputs.device
         draws = self.sample(inputs.shape[0], size, device, generator)
-        with torch.autocast(device.type, enabled=False):
-            cut = self._render(draws, size, device)
-            record = dict(cut=cut, raw_cut=self._render(draws, size, device,
-                                                        augment=False))
-            keep = merge(cut, self.mask_merge)
+        with no_autocast(device):
+            record = dict(cut=self.cut_masks(draws, size, device),
+                          raw_cut=self.cut_masks(draws, size, device,
+                                                 augment=False))
+            keep = self.keep_mask(draws, size, device)
             mixed, mixed_scores = self._blend(inputs, scores, draws, keep,
                                               second_view, record,
                                               explain=True)
@@ -259,6 +261,12 @@ class MiAMix(MixAugment):
                 f'p_self={self.p_self}, p_aug={self.p_aug}, '
                 f'p_smooth={self.p_smooth}, mask_merge={self.mask_merge!r}, '
                 f'lam_merge={self.lam_merge!r})')
+
+
+def _sync_free(device) -> bool:
+    """Whether the call must not read a value back to the host: everywhere
+    but in eager calls on the CPU, where a read costs nothing."""
+    return device.type != 'cpu' or torch.compiler.is_compiling()
 
 
 def _check_k_max(k_max) -> int:
@@ -276,7 +284,7 @@ def _check_methods(methods) -> Tuple[str, ...]:
         check_choice('methods', m, tuple(MASK_METHODS))
     if len(set(methods)) != len(methods):
         raise ValueError(f'methods must not repeat, got {methods!r}')
-    check_groups(tuple(methods))
+    render.check_groups(tuple(methods))
     return tuple(methods)
 
 

@@ -12,14 +12,9 @@ import torch
 
 from .blend import gather_partners, needs_grad
 from .checks import check_prob, check_range
-from .constants import arange, constant
+from .constants import constant
 from .geometry import warp
 from .sampling import Generator
-
-#: The one-view path renders second views in this many batch chunks, which
-#: bounds their temporaries (sampling grid and view) to half a batch.
-VIEW_CHUNKS = 2
-
 
 class ViewConfig:
     """Settings of the second view.
@@ -58,10 +53,10 @@ class ViewConfig:
             constant((lo, -2 * self.shift, -2 * self.shift), u.device),
             u[:, 1:4], constant((hi - lo, 4 * self.shift, 4 * self.shift),
                                 u.device)).unbind(1)
-        sign = (u[:, 0] < self.flip).float().mul_(-2).add_(1)
         zero = torch.zeros_like(scale)
-        theta = torch.stack([sign * scale, zero, shift_x, zero, scale,
-                             shift_y], 1).view(-1, 2, 3)
+        flipped = torch.where(u[:, 0] < self.flip, -scale, scale)
+        theta = torch.stack([flipped, zero, shift_x, zero, scale, shift_y],
+                            1).view(-1, 2, 3)
         params = {'theta': theta}
         if self.brightness > 0 or self.contrast > 0:
             jitter = u[:, 4:6] * 2 - 1
@@ -90,54 +85,29 @@ class ViewConfig:
         return view
 
 
-def partner_images(inputs: torch.Tensor, draws, view: ViewConfig,
-                   p_self: float, *,
-                   second_view: Optional[torch.Tensor] = None,
-                   compact: bool = False) -> torch.Tensor:
+def partner_images(inputs: torch.Tensor, draws, view: ViewConfig, *,
+                   second_view: Optional[torch.Tensor] = None
+                   ) -> torch.Tensor:
     """Each sample's partner image, a new ``(B, C, H, W)`` tensor.
 
     Two-view path: taken from ``second_view``. One-view path: taken from
-    ``inputs``, self-paired samples re-augmented by ``view`` with the draws'
-    ``view`` (``draws``: a :class:`~.draws.MiAMixDraws`; with ``p_self =
-    0`` and another sample nobody pairs with itself). ``compact``:
-    render only the self-paired samples (``nonzero``, a host sync on CUDA)
-    rather than every sample in :data:`VIEW_CHUNKS` chunks, selected.
+    ``inputs``, the self-paired samples re-augmented by ``view`` with the
+    draws' ``view``; only the ``self_cap`` rows of ``draws.self_index``
+    render a second view (``draws``: a :class:`~.draws.MiAMixDraws`), those
+    not self-paired putting their partner back.
     """
     partner = draws.partner
     if second_view is not None:
         return gather_partners(second_view, partner)
     images = gather_partners(inputs, partner)
-    if p_self == 0 and inputs.shape[0] > 1:
+    index = draws.self_index
+    if not index.numel():
         return images
-    is_self = partner == arange(inputs.shape[0], partner.device)
-    if compact:
-        index = is_self.nonzero().squeeze(1)
-        if not index.numel():
-            return images
-        seconds = view.render(inputs.index_select(0, index), {
-            k: v.index_select(0, index) for k, v in draws.view.items()},
-            lean=True)
-        return images.index_copy(0, index, seconds) if needs_grad(images) \
-            else images.index_copy_(0, index, seconds)
-    return _select_views(inputs, images, draws.view, view, is_self)
-
-
-def _select_views(inputs, images, params, view, is_self):
-    """``images`` with the self-paired samples' second views, rendered for
-    every sample a chunk at a time and selected."""
-    parts = []
-    keys = list(params)
-    views = zip(*(v.chunk(VIEW_CHUNKS) for v in params.values()))
-    for image, part, draw, hit in zip(
-            inputs.chunk(VIEW_CHUNKS), images.chunk(VIEW_CHUNKS), views,
-            is_self.view(-1, 1, 1, 1).chunk(VIEW_CHUNKS)):
-        seconds = view.render(image, dict(zip(keys, draw)))
-        if needs_grad(images, seconds):
-            parts.append(torch.where(hit, seconds, part))
-        else:
-            torch.where(hit, seconds, part, out=part)
-            parts.append(None)
-        del seconds
-    if parts and parts[0] is not None:
-        return torch.cat(parts)
-    return images
+    seconds = view.render(inputs.index_select(0, index), {
+        k: v.index_select(0, index) for k, v in draws.view.items()},
+        lean=inputs.device.type == 'cpu')
+    seconds = torch.where(draws.self_valid.view(-1, 1, 1, 1), seconds,
+                          images.index_select(0, index))
+    if needs_grad(images, seconds):
+        return images.index_copy(0, index, seconds)
+    return images.index_copy_(0, index, seconds)

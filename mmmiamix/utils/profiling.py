@@ -14,8 +14,8 @@ from typing import Callable, Dict, List, Optional, Tuple
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-__all__ = ['count_ops', 'sync_ops', 'call_ms', 'host_time', 'cuda_time',
-           'timer_ms', 'SYNC_OPS']
+__all__ = ['count_ops', 'sync_ops', 'host_reads', 'on_meta', 'call_ms',
+           'host_time', 'cuda_time', 'timer_ms', 'SYNC_OPS']
 
 #: Ops that make the host wait for a CUDA device (or copy host data to it
 #: from pageable memory), with the reason. A name with a ``[...]`` tag is
@@ -142,6 +142,62 @@ def sync_ops(counts) -> List[str]:
     return sorted(name for name in counts
                   if name in SYNC_OPS and (not isinstance(counts, dict)
                                            or counts[name] > 0))
+
+
+class _HostReadGuard(TorchDispatchMode):
+    """Records the syncing ops of :data:`SYNC_OPS` and the op that failed
+    (on the ``meta`` device, every op that needs a value fails)."""
+
+    def __init__(self):
+        super().__init__()
+        self.found: List[str] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = op_name(func, args, kwargs)
+        if name in SYNC_OPS:
+            self.found.append(name)
+        try:
+            return func(*args, **kwargs)
+        except (RuntimeError, NotImplementedError) as error:
+            self.found.append(f'{name}: {str(error).splitlines()[0]}')
+            raise
+
+
+def on_meta(tree):
+    """Tensors of ``tree`` (a tensor, or a list, tuple or dict of them and
+    other values) as ``meta`` tensors of the same shape and dtype."""
+    if isinstance(tree, torch.Tensor):
+        return torch.empty_like(tree, device='meta')
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(on_meta(t) for t in tree)
+    if isinstance(tree, dict):
+        return {k: on_meta(v) for k, v in tree.items()}
+    return tree
+
+
+def host_reads(fn: Callable, *args, warmup: int = 1, **kwargs
+               ) -> List[str]:
+    """Every host read of ``fn(*args, **kwargs)`` on its sync-free path:
+    the call runs on ``meta`` copies of the tensor arguments (the device
+    structure of a GPU call, with no data), where any op that reads a
+    device value back to the host fails (``.item()``, ``bool(t)``,
+    ``nonzero``, boolean-mask indexing, a copy to the host, ...), and
+    under a recorder of :data:`SYNC_OPS` (tensor literals, cross-device
+    copies). Returns what was found, in order ('' entries never): empty
+    means no host read. ``warmup`` calls run first (one-time work: the
+    device-constant cache)."""
+    args, kwargs = on_meta(args), on_meta(kwargs)
+    for _ in range(warmup):
+        fn(*args, **kwargs)
+    guard = _HostReadGuard()
+    try:
+        with guard:
+            fn(*args, **kwargs)
+    except (RuntimeError, NotImplementedError) as error:
+        if not guard.found:
+            guard.found.append(f'(no op) {str(error).splitlines()[0]}')
+    return guard.found
 
 
 def call_ms(fn: Callable, *args, sync_device=None, **kwargs) -> float:

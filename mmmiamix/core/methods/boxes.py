@@ -24,8 +24,7 @@ def centred_axes(size: Size, device) -> Tuple[torch.Tensor, torch.Tensor]:
 
 
 def render_boxes(box: torch.Tensor, size: Size,
-                 warp: Optional[torch.Tensor] = None,
-                 warped=None) -> torch.Tensor:
+                 warp: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Binary mask of a grid of holes, float32 ``(N, 1, H, W)``: a pixel is
     in the mask when, along both axes, its (warped) coordinate ``t`` lies in
     the region, ``0 <= t - start < extent``, and in a hole of its cell,
@@ -174,7 +173,7 @@ def _check_area(name, value):
     return area
 
 
-BOXES = Family('boxes', render_boxes, order=1, axes=box_axes)
+BOXES = Family('boxes', render_boxes, order=1, axes=box_axes, fresh=True)
 
 CUTMIX = MaskMethod('cutmix', cutmix_params, render_cutmix, BOXES,
                     n_uniform=2, augmentable=True, stack=cutmix_boxes)

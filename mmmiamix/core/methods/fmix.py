@@ -5,6 +5,7 @@ import math
 from typing import Optional, Tuple
 
 import torch
+import torch.nn.functional as F
 
 from ..checks import check_positive, check_range
 from ..constants import arange, device_constant
@@ -17,12 +18,6 @@ from .registry import Arg, Family, MaskMethod, Params, Size
 #: the thresholded masks are FMix's, drawn from 17 x 9 coefficients instead
 #: of H x (W / 2 + 1). Images up to 16 pixels keep the full spectrum.
 FMIX_MAX_CYCLES = 8
-#: FMix's exact threshold uses ``kthvalue`` up to this many values (rows x
-#: pixels) and a sort above: on the CPU ``kthvalue`` is several times faster
-#: but holds two copies of its doubled input.
-SELECT_PIXELS = 1 << 20
-#: ... and the dense path selects in this many chunks of rows.
-SELECT_CHUNKS = 8
 #: On the CPU, rows longer than this many pixels are thresholded through a
 #: sample of as many of their values (see :func:`_band_threshold`).
 SELECT_SAMPLE = 4096
@@ -92,10 +87,12 @@ def fmix_noise(params: Params, size: Size,
     spec = params['spectrum']
     n, (h, w) = spec.shape[0], size
     # The band's rows placed in a column-limited spectrum, inverted along
-    # the rows, then along the columns (irfft pads the missing ones).
+    # the rows, the missing columns padded (always, so that a call's ops do
+    # not depend on the size), then inverted along the columns.
     full = spec.new_zeros(n, h, spec.shape[-1])
-    full[:, _fmix_rows(size, spec.device)] = spec
-    noise = torch.fft.irfft(torch.fft.ifft(full, dim=1), n=w).unsqueeze(1)
+    full.index_copy_(1, _fmix_rows(size, spec.device), spec)
+    rows = F.pad(torch.fft.ifft(full, dim=1), (0, w // 2 + 1 - full.shape[-1]))
+    noise = torch.fft.irfft(rows, n=w).unsqueeze(1)
     if warp is not None:
         noise = resample(noise, warp, lean=True)
     return noise
@@ -118,17 +115,18 @@ def _fmix_rank_select(flat: torch.Tensor, count: torch.Tensor,
     Args:
         flat: float ``(N, P)``, finite.
         count: float ``(N, 1)``, integers in [0, P].
-        select: ``'sort'``, ``'kth'``, ``'band'`` or ``'auto'`` (band on
-            the CPU for long rows, else kth for at most
-            :data:`SELECT_PIXELS` values, else sort).
+        select: ``'sort'``, ``'kth'``, ``'band'`` or ``'auto'`` (on the
+            CPU band for long rows in eager calls, else kth; on other
+            devices sort, whose op count does not depend on the size).
     Returns:
         float32 ``(N, P)``, binary, each row summing to ``count``.
     """
     p = flat.shape[1]
     if select == 'auto':
-        select = ('band' if flat.device.type == 'cpu' and p > SELECT_SAMPLE
-                  else 'kth' if flat.shape[0] * p <= SELECT_PIXELS
-                  else 'sort')
+        cpu = flat.device.type == 'cpu'
+        host_reads = cpu and not torch.compiler.is_compiling()
+        select = ('band' if host_reads and p > SELECT_SAMPLE
+                  else 'kth' if cpu else 'sort')
     if select == 'band':
         threshold = _band_threshold(flat, count)
     elif select == 'kth':
@@ -190,15 +188,11 @@ def _band_threshold(flat: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
     return torch.where(rank == 0, -math.inf, threshold)
 
 
-def _ones_above(flat, threshold, count, rows=None):
+def _ones_above(flat, threshold, count):
     """1 above the threshold, and at it in index order until the row holds
-    ``count`` ones. ``rows``: a list holding the storage of ``flat``, emptied
-    once the comparisons are made."""
+    ``count`` ones."""
     above = flat > threshold
     tie = flat == threshold
-    del flat
-    if rows:
-        rows.clear()
     # (counts in int32: a bool sum to int64 first copies the mask, 10x
     # slower on the CPU)
     need = count - above.sum(1, keepdim=True, dtype=torch.int32)
@@ -215,27 +209,6 @@ def _pad_row(count, p, like):
     """``count`` entries of -inf then ``p - count`` of +inf per row."""
     return _infinities(p, like.device).masked_fill(
         count > arange(p, like.device), float('-inf'))
-
-
-def threshold_owned_noise(holder: list, params: Params) -> torch.Tensor:
-    """:func:`threshold_noise` of the noise in ``holder`` (a one-element
-    list, emptied: the noise's storage is given up) for the dense path's
-    rows of every slot: the padded ``kthvalue`` over fixed
-    :data:`SELECT_CHUNKS` chunks of rows, the rows living on inside the
-    padded copy, so one doubled copy is alive and the selection's own copies
-    for a chunk at a time."""
-    noise = holder.pop()
-    if 'soft' in params:
-        return threshold_noise(noise, params)
-    n, _, h, w = noise.shape
-    p = h * w
-    count = torch.round(params['lam'] * p).view(-1, 1)
-    rows = [torch.cat([noise.view(n, p), _pad_row(count, p, noise)], 1)]
-    del noise
-    threshold = torch.cat([part.kthvalue(p, 1, keepdim=True).values
-                           for part in rows[0].chunk(SELECT_CHUNKS)])
-    return _ones_above(rows[0][:, :p], threshold, count, rows).view(
-        n, 1, h, w)
 
 
 def render_fmix(params: Params, size: Size,
@@ -267,26 +240,23 @@ def threshold_noise(noise: torch.Tensor, params: Params,
     return torch.zeros_like(flat).scatter_(1, order, value).view(n, 1, h, w)
 
 
-def _render_noise(params: Params, size: Size, warp=None, warped=None
-                  ) -> torch.Tensor:
-    """The noise family on the sync-free path: every slot's noise, warped
-    where ``warped`` (the others keep their exact unwarped noise), then
-    thresholded in chunks of rows (:func:`threshold_owned_noise`)."""
+def _render_noise(params: Params, size: Size, warp=None) -> torch.Tensor:
+    """The noise family: every row's noise, the first ``len(warp)`` rows
+    warped (the others keep their exact unwarped noise), thresholded at
+    each row's share."""
     noise = fmix_noise(params, size)
     if warp is not None:
-        moved = resample(noise, warp, lean=True)
-        torch.where(warped.view(-1, 1, 1, 1), moved, noise, out=noise)
-        del moved
-    holder = [noise]
-    del noise  # the threshold gives up the noise's storage
-    return threshold_owned_noise(holder, params)
+        n = warp.shape[0]
+        noise[:n] = resample(noise[:n], warp,
+                             lean=noise.device.type == 'cpu')
+    return threshold_noise(noise, params)
 
 
 def _check_soft(name, value):
     return check_range(name, (0.0, value), 0.0, 0.5)[1]
 
 
-NOISE = Family('noise', _render_noise, order=0)
+NOISE = Family('noise', _render_noise, order=0, fresh=True)
 
 FMIX = MaskMethod(
     'fmix', fmix_params, render_fmix, NOISE, augmentable=True,

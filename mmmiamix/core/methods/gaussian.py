@@ -51,8 +51,8 @@ def gaussian_coefficients(params: Params, size: Size) -> torch.Tensor:
 cached_pixel_axes = device_constant(pixel_axes)
 
 
-def render_gaussian(coef: torch.Tensor, size: Size, warp=None,
-                    warped=None) -> torch.Tensor:
+def render_gaussian(coef: torch.Tensor, size: Size, warp=None
+                    ) -> torch.Tensor:
     """Gaussian cut masks from :func:`gaussian_coefficients` (float ``(N,
     7)``): float32 ``(N, 1, H, W)`` in [0, 1] (never warped)."""
     n = coef.shape[0]
@@ -92,7 +92,7 @@ def render_blob(params: Params, size: Size,
     return render_gaussian(gaussian_coefficients(params, size), size)
 
 
-GAUSSIAN = Family('gaussian', render_gaussian, order=2)
+GAUSSIAN = Family('gaussian', render_gaussian, order=2, fresh=True)
 
 GMIX = MaskMethod('gmix', gmix_params, render_blob, GAUSSIAN, n_uniform=2,
                   stack=gaussian_coefficients)

@@ -19,14 +19,14 @@ def render_mixup(params: Params, size: Size,
     return lam.view(-1, 1, 1, 1).expand(lam.shape[0], 1, *size)
 
 
-def _render_constant(value: torch.Tensor, size: Size, warp=None,
-                     warped=None) -> torch.Tensor:
+def _render_constant(value: torch.Tensor, size: Size, warp=None
+                     ) -> torch.Tensor:
     """The constant family: ``value`` (float ``(S,)``) as ``(S, 1, 1, 1)``,
     broadcast over the image."""
     return value.view(-1, 1, 1, 1)
 
 
-CONSTANT = Family('constant', _render_constant, order=3)
+CONSTANT = Family('constant', _render_constant, order=3, constant=True)
 
 MIXUP = MaskMethod('mixup', mixup_params, render_mixup, CONSTANT,
                    stack=lambda params, size: params['lam'])

@@ -10,11 +10,11 @@ kornia style: ``params(share, random, size, **args)`` turns random numbers
 A method that is ``augmentable`` accepts a ``warp`` (float ``(N, 2, 2)``,
 see :mod:`..geometry`) and gets MiAMix's rotation, shear and smoothing.
 
-Methods of one :class:`Family` share a renderer: the sync-free path renders
-a family once over every slot of a batch, from each member's parameters
-as the family's matrix (``stack``). A method without a family is rendered
-by its own ``render`` over every slot (then, if it is augmentable, with the
-identity warp where a slot is not warped).
+Methods of one :class:`Family` share a renderer: MiAMix renders a family
+once over the rows of all its members, from each member's parameters as the
+family's matrix (``stack``). A method without a family is rendered by its
+own ``render`` over its rows (then, if it is augmentable, with the identity
+warp where a row is not warped).
 
 :func:`register_mask_method` adds a method, built in or the user's, under
 its name: ``MiAMix(methods=...)``, :func:`make_mask`, the single-method
@@ -39,20 +39,24 @@ class Arg:
 
 @dataclass(frozen=True)
 class Family:
-    """Methods rendered together on the sync-free path.
+    """Methods rendered together by MiAMix.
 
-    ``render(value, size, warp, warped)``: the masks, float32 ``(S, 1, H,
-    W)`` or a broadcastable view, of ``value`` (the members' ``stack``
-    selected per slot); ``warp`` float ``(S, 2, 2)`` or None (no
-    augmentation), ``warped`` bool ``(S,)``, the slots actually warped.
+    ``render(value, size, warp=None)``: the masks, float32 ``(N, 1, H, W)``
+    or a broadcastable view, of ``value`` (the members' ``stack``, rows of
+    every member in turn); ``warp``: float ``(N_w, 2, 2)``, the warps of the
+    first ``N_w`` rows (the others are not warped), or None.
     ``axes(value, size)``, if given, renders unwarped masks as bool ``rows
-    (S, 1, H, 1)`` and ``cols (S, 1, 1, W)``, the mask being ``rows &
+    (N, 1, H, 1)`` and ``cols (N, 1, 1, W)``, the mask being ``rows &
     cols`` (smoothed factor by factor). ``order``: families render in
-    increasing order (the first one's masks become the slot buffer)."""
+    increasing order. ``fresh``: ``render`` returns a new tensor, which
+    the caller may overwrite. ``constant``: ``render`` returns one value a
+    row, ``(N, 1, 1, 1)``."""
     name: str
     render: Callable[..., torch.Tensor]
     order: int
     axes: Optional[Callable[..., Tuple[torch.Tensor, torch.Tensor]]] = None
+    fresh: bool = False
+    constant: bool = False
 
 
 @dataclass(frozen=True, eq=False)
