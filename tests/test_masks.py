@@ -40,12 +40,34 @@ def test_shape_dtype_range(method, size):
 
 @pytest.mark.parametrize('method', sorted(MASK_METHODS))
 def test_lam_extremes(method):
-    """lam = 0 gives an empty cut mask; lam = 1 a (nearly) full one."""
+    """lam = 0 gives an empty cut mask; lam = 1 a full one, except CutMix,
+    whose full-size box is clipped where its uniform centre puts it, and
+    GridMix, whose square holes fill at most their cells of its region."""
     size = (32, 24)
     empty = make_mask(method, torch.zeros(4), size)
     assert empty.max() == 0
-    full = make_mask(method, torch.ones(4), size)
-    assert full.mean() > 0.3
+    torch.manual_seed(0)
+    spec = MASK_METHODS[method]
+    params = spec.sample(torch.ones(200), size)
+    full = spec.render(params, size).expand(200, 1, *size)
+    if method == 'cutmix':  # the part of the image the box covers
+        top, left = params['corner'].unbind(1)
+        h, w = params['extent'].unbind(1)
+        rows = (torch.minimum(top + h, torch.tensor(32.)) - top.clamp(0))
+        cols = (torch.minimum(left + w, torch.tensor(24.)) - left.clamp(0))
+        torch.testing.assert_close(full.mean((1, 2, 3)),
+                                   rows * cols / (32 * 24))
+        assert (params['extent'] == torch.tensor([32., 24.])).all()
+    elif method == 'gridmix':  # square holes of the cell's area, clipped
+        box = params['box']
+        cell, hole = box[:, :, 2], box[:, :, 3]
+        side = cell.prod(1, keepdim=True).sqrt()
+        torch.testing.assert_close(hole, torch.minimum(side, cell))
+        region = box[:, :, 1].prod(1) / (32 * 24)
+        assert (full.mean((1, 2, 3)) <= region + 1 / 24).all()
+        assert full.mean() > 0.3
+    else:
+        assert (full == 1).all(), full.mean((1, 2, 3))
 
 
 def test_mixup_mean_exact():
@@ -120,10 +142,18 @@ def test_gridmix_statistics():
     assert err.mean().abs() < 0.02
     assert err.abs().max() < 0.15
     assert ((mask == 0) | (mask == 1)).all()
-    # Several holes: a grid, not one box.
-    rows_with_holes = (mask.sum(-1) > 0).squeeze(1)
-    runs = (rows_with_holes[:, 1:] & ~rows_with_holes[:, :-1]).sum(1)
-    assert (runs >= 1).float().mean() > 0.9
+    # Several holes: a grid, not one box. Count the runs of rows with
+    # holes: GridMix has two or more in most masks (2-6 holes a side),
+    # CutMix, one box, never.
+    def runs(masks):
+        rows = (masks.sum(-1) > 0).squeeze(1)
+        starts = rows[:, 1:] & ~rows[:, :-1]
+        return starts.sum(1) + rows[:, 0]
+
+    assert (runs(mask) >= 2).float().mean() > 0.75
+    torch.manual_seed(5)
+    boxes = make_mask('cutmix', lam, (32, 32))
+    assert (runs(boxes) == 1).all()
 
 
 @pytest.mark.parametrize('method', ['gmix', 'agmix'])
@@ -208,6 +238,82 @@ def test_agmix_anisotropic_and_rotated():
     elongated = angle[ratio > 1.5]
     hist = torch.histc(elongated, bins=4, min=0, max=math.pi)
     assert (hist > 0.1 * elongated.numel()).all()
+
+
+def _point_rule(affine, size):
+    """Where each output pixel samples the mask, written out: ``A (p - c)
+    + c`` for the pixel centre ``p = (x, y)``, the image centre ``c`` and
+    ``A`` on ``(x, y)``; returns ``(y, x)``, float64 ``(H, W)``."""
+    h, w = size
+    ys = torch.arange(h, dtype=torch.float64) + 0.5
+    xs = torch.arange(w, dtype=torch.float64) + 0.5
+    y, x = torch.meshgrid(ys, xs, indexing='ij')
+    a = affine.double()
+    dx, dy = x - w / 2, y - h / 2
+    return (a[1, 0] * dx + a[1, 1] * dy + h / 2,
+            a[0, 0] * dx + a[0, 1] * dy + w / 2)
+
+
+def _rotation_then_shear(degrees, shear_degrees):
+    """``R(t) S(s)`` on ``(x, y)``: ``R = [[cos t, -sin t], [sin t, cos
+    t]]``, ``S = [[1, tan s], [0, 1]]``, written out."""
+    t, sh = math.radians(degrees), math.radians(shear_degrees)
+    rot = torch.tensor([[math.cos(t), -math.sin(t)],
+                        [math.sin(t), math.cos(t)]], dtype=torch.float64)
+    shear = torch.tensor([[1.0, math.tan(sh)], [0.0, 1.0]],
+                         dtype=torch.float64)
+    return rot @ shear
+
+
+def test_warp_convention_off_centre_bar():
+    """An off-centre bar (rows 8-15, columns 30-53 of 48x64) rotated by
+    +30 degrees and sheared by +15: every pixel of the rendered box is 1
+    exactly where the point rule puts it inside the bar. The angle's sign,
+    the transposed matrix and S R instead of R S each give other masks."""
+    size = (48, 64)
+    params = {'lam': torch.tensor([0.06]),
+              'corner': torch.tensor([[8.0, 30.0]]),
+              'extent': torch.tensor([[8.0, 24.0]])}
+    affine = rotation_shear(torch.tensor([math.radians(30.0)]),
+                            torch.tensor([math.radians(15.0)]))
+    want = _rotation_then_shear(30, 15)
+    torch.testing.assert_close(affine[0].double(), want, rtol=0, atol=1e-6)
+    mask = render_cutmix(params, size, affine)[0, 0]
+
+    def bar(matrix):
+        y, x = _point_rule(matrix, size)
+        return ((y >= 8) & (y < 16) & (x >= 30) & (x < 54)).float()
+
+    expected = bar(want)
+    assert 150 < expected.sum() < 250
+    disagree = (mask != expected).sum()
+    assert disagree <= 2, disagree  # float rounding on an edge, at most
+    for wrong in (_rotation_then_shear(-30, 15), want.T,
+                  torch.tensor([[1.0, math.tan(math.radians(15))],
+                                [0.0, 1.0]], dtype=torch.float64) @
+                  _rotation_then_shear(30, 0)):
+        assert (mask != bar(wrong)).sum() > 40
+
+
+def test_resampling_follows_the_point_rule():
+    """``geometry.warp`` (FMix's noise, the second view) samples each pixel
+    at the point rule's place: a smooth ramp image, warped by the same
+    rotation and shear, equals the ramp evaluated there (inside the
+    image, away from the reflected border)."""
+    from mmmiamix.core.geometry import warp
+    size = (48, 64)
+    y0, x0 = _point_rule(torch.eye(2), size)
+    ramp = (0.5 * x0 + 0.25 * y0).float().view(1, 1, *size)
+    affine = rotation_shear(torch.tensor([math.radians(30.0)]),
+                            torch.tensor([math.radians(15.0)]))
+    y, x = _point_rule(_rotation_then_shear(30, 15), size)
+    inside = (y > 1) & (y < size[0] - 1) & (x > 1) & (x < size[1] - 1)
+    want = 0.5 * x + 0.25 * y
+    for lean in (False, True):
+        got = warp(ramp, affine, lean=lean)[0, 0].double()
+        torch.testing.assert_close(got[inside], want[inside], rtol=0,
+                                   atol=1e-3)
+        assert inside.float().mean() > 0.5
 
 
 def test_rotated_cutmix_is_exact_binary_box():

@@ -56,14 +56,13 @@ def _nan_batch(value):
 
 
 @pytest.mark.parametrize('value', [float('nan'), float('inf')])
-@pytest.mark.parametrize('render', ['dense', 'compact'])
-def test_non_finite_pixel_stays_in_its_image(value, render):
+def test_non_finite_pixel_stays_in_its_image(value):
     """Where the keep mask is exactly 1 (or 0) the output is the base (or
     the partner) image alone: a NaN/Inf pixel never spreads to weight-0
     positions, and an Inf pixel stays Inf (not NaN) at weight 1."""
     torch.manual_seed(3)
     aug = MiAMix(methods=('cutmix', ), method_weights=(1, ), k_max=1,
-                 p_aug=0.0, p_smooth=0.0, p_self=0.0, render=render)
+                 p_aug=0.0, p_smooth=0.0, p_self=0.0)
     x = _nan_batch(value)
     d = aug.explain(x, torch.eye(8))
     keep = d['keep'].expand_as(x)
@@ -125,7 +124,7 @@ def test_inputs_that_require_grad(second):
     """Mixing features (or adversarial examples): gradients reach both
     images, equal to autograd through the per-sample formula."""
     torch.manual_seed(4)
-    aug = MiAMix(p_self=0.0, p_aug=1.0, p_smooth=1.0, render='dense')
+    aug = MiAMix(p_self=0.0, p_aug=1.0, p_smooth=1.0)
     x = torch.rand(6, 3, 16, 16, requires_grad=True)
     views = torch.rand(6, 3, 16, 16, requires_grad=True) if second else None
     draws = aug.sample(6, (16, 16), 'cpu')

@@ -1,9 +1,25 @@
-"""The per-sample reference loop equals the batched MiAMix, draw for draw."""
+"""The per-sample reference, every mask built from its formulas pixel by
+pixel, equals the batched MiAMix draw for draw: with the CPU's choices
+(separable boxes, FMix's band select, the in-place blend, broadcast grids)
+and with those of a device where a call costs its launches and reads
+nothing back (boxes at warped coordinates, FMix's sort, the selecting
+blend, ``affine_grid``), both run here on the CPU."""
 import pytest
 import torch
 
+from mmmiamix.core import host
 from mmmiamix.core.miamix import MiAMix
 from mmmiamix.core.reference import reference_apply
+
+
+@pytest.fixture(params=['cpu', 'gpu'], autouse=True)
+def choices(request, monkeypatch):
+    """The device-dependent choices of the core (:mod:`mmmiamix.core.host`):
+    the CPU's, or a GPU's taken on the CPU."""
+    if request.param == 'gpu':
+        monkeypatch.setattr(host, 'arithmetic_bound', lambda device: False)
+        monkeypatch.setattr(host, 'host_reads_free', lambda device: False)
+    return request.param
 
 SETTINGS = {
     'default': dict(),
@@ -11,6 +27,8 @@ SETTINGS = {
     'orig': dict(lam_merge='orig'),
     'self': dict(p_self=1.0),
     'aug_smooth': dict(p_aug=1.0, p_smooth=1.0),
+    'prob': dict(prob=0.6, p_aug=0.5),
+    'box_filter': dict(smooth_filter='box', p_smooth=1.0),
     'k3_all_methods': dict(
         k_max=3, methods=('mixup', 'cutmix', 'fmix', 'gridmix', 'gmix',
                           'agmix'),

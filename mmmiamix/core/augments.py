@@ -8,6 +8,7 @@ sample mixes with itself and comes back unchanged.
 """
 import torch
 
+from . import host
 from .blend import blend, gather_partners
 from .checks import check_alpha
 from .front import MixAugment
@@ -77,7 +78,7 @@ class MaskMix(MixAugment):
         perm = params['perm']
         mixed, mixed_scores, weight = blend(
             inputs, gather_partners(inputs, perm), keep, scores, perm,
-            inplace=True, sync_free=inputs.device.type != 'cpu')
+            inplace=True, sync_free=not host.host_reads_free(inputs.device))
         if record is not None:
             record.update(keep=keep, partner=perm, weight=weight)
         return mixed, mixed_scores

@@ -5,15 +5,16 @@ waits on CUDA; so pixel axes, weight tables, kernels and the like are made
 once per argument set and device and looked up afterwards.
 """
 import functools
-from typing import Callable, Dict
+from collections import OrderedDict
+from typing import Callable
 
 import torch
 
-#: Most entries held: the cache is emptied before a new entry would exceed
-#: this, never in the middle of a call's lookups of known keys.
+#: Most entries held: a new entry beyond this evicts the least recently
+#: used one (a call needs a few dozen, a plan per batch size among them).
 MAX_ENTRIES = 256
 
-_CACHE: Dict[tuple, object] = {}
+_CACHE: 'OrderedDict[tuple, object]' = OrderedDict()
 
 
 def _hashable(value):
@@ -39,9 +40,11 @@ def device_constant(make: Callable) -> Callable:
         key = tag + _hashable(args)
         value = _CACHE.get(key)
         if value is None:
-            if len(_CACHE) >= MAX_ENTRIES:
-                _CACHE.clear()
             value = _CACHE[key] = make(*args)
+            if len(_CACHE) > MAX_ENTRIES:
+                _CACHE.popitem(last=False)
+        else:
+            _CACHE.move_to_end(key)
         return value
 
     return cached

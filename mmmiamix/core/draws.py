@@ -227,8 +227,8 @@ def _samples(plan: Plan, u_order, offset, generator):
     index = arange(b, device)
     order = _order(u_order)
     starts = systematic_starts(plan.samples, b, offset)
-    category = torch.empty_like(index).index_copy_(0, order, torch.searchsorted(
-        starts[1:-1], index, right=True))
+    at = torch.searchsorted(starts[1:-1], index, right=True)  # by position
+    category = torch.empty_like(index).index_copy_(0, order, at)
     other = torch.randint(max(b - 1, 1), (b, ), device=device,
                           generator=generator)
     partner = torch.where(category < k_max, index,

@@ -24,7 +24,7 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 
-from . import render
+from . import host, render
 from .blend import blend_images, mix_scores
 from .checks import (
     check_alpha,
@@ -204,7 +204,7 @@ class MiAMix(MixAugment):
         if explain:
             record.update(partner_images=partners.clone(), draws=draws)
         mixed = blend_images(inputs, partners, keep, inplace=True,
-                             sync_free=_sync_free(inputs.device))
+                             sync_free=not host.host_reads_free(inputs.device))
         return mixed, mix_scores(batch_score, draws.partner, weight)
 
     def mix(self, inputs: torch.Tensor, scores: torch.Tensor, *,
@@ -261,12 +261,6 @@ class MiAMix(MixAugment):
                 f'p_self={self.p_self}, p_aug={self.p_aug}, '
                 f'p_smooth={self.p_smooth}, mask_merge={self.mask_merge!r}, '
                 f'lam_merge={self.lam_merge!r})')
-
-
-def _sync_free(device) -> bool:
-    """Whether the call must not read a value back to the host: everywhere
-    but in eager calls on the CPU, where a read costs nothing."""
-    return device.type != 'cpu' or torch.compiler.is_compiling()
 
 
 def _check_k_max(k_max) -> int:

@@ -15,6 +15,7 @@ from typing import Iterator, Optional, Tuple, Union
 
 import torch
 
+from . import host
 from .constants import device_constant
 from .mask_augment import smooth_masks, smooth_separable, smoothing_kernels
 from .methods import Family, MaskMethod, get_method
@@ -83,9 +84,9 @@ def as_rows(index, device, total: int) -> Optional[Rows]:
 
 
 def take(value, rows: Optional[Rows]):
-    """``value`` (a tensor, or a dict of tensors of one row count) at
-    ``rows`` (None or :data:`ALL`: all of them)."""
-    if rows is None or rows is ALL:
+    """``value`` (a tensor, or a dict of tensors of one row count, or
+    None) at ``rows`` (None or :data:`ALL`: all of them)."""
+    if value is None or rows is None or rows is ALL:
         return value
     if isinstance(value, dict):
         return {k: take(v, rows) for k, v in value.items()}
@@ -109,7 +110,7 @@ def _own_family(method: MaskMethod) -> Family:
     return Family(method.name, render, OWN_ORDER)
 
 
-def _family_rows(family, members, plan, device):
+def _family_rows(family, members, plan, device, arithmetic):
     """The static rows of one family's members (``(index, method, first,
     last)`` each): its :class:`FamilyRows`, and the family's rows in render
     order with those the 2-D filter smooths (lists into the row table)."""
@@ -122,15 +123,14 @@ def _family_rows(family, members, plan, device):
             (warped if group.warp else unwarped).extend(rows)
             if group.smooth:
                 smoothed.update(rows)
-    # On the CPU, where a call costs its arithmetic, unwarped boxes render
-    # as rows x columns; elsewhere, where it costs its launches, every row
-    # takes the warped render (the identity warp is exact for boxes).
-    separable = family.axes is not None and torch.device(device).type == \
-        'cpu' and all(m.stack is not None for _, m, _, _ in members)
+    # Where a call costs its arithmetic, unwarped boxes render as rows x
+    # columns; where it costs its launches, every row takes the warped
+    # render (the identity warp is exact for boxes).
+    separable = family.axes is not None and arithmetic and all(
+        m.stack is not None for _, m, _, _ in members)
     if family.axes is not None and not separable:
         warped, unwarped = sorted(warped + unwarped), []
     n = last - first
-    local = [r - first for r in warped + unwarped]
     if separable:
         parts = [(unwarped, 0, True)] if unwarped else []
         parts += [(warped, len(warped), False)] if warped else []
@@ -144,15 +144,16 @@ def _family_rows(family, members, plan, device):
         parts=tuple((as_rows([r - first for r in rows], device, n), w, sep)
                     for rows, w, sep in parts),
         smooth_axes=separable and bool(smoothed & set(unwarped)))
-    assert sorted(local) == list(range(n))
     smooth_2d = [r for rows, _, sep in parts if not sep for r in rows
                  if r in smoothed]
     return fam, order, smooth_2d
 
 
 @device_constant
-def layout(plan: Plan, methods: Tuple[str, ...], device) -> Layout:
-    """The :class:`Layout` of ``methods`` with the rows of ``plan``."""
+def layout(plan: Plan, methods: Tuple[str, ...], device,
+           arithmetic: bool) -> Layout:
+    """The :class:`Layout` of ``methods`` with the rows of ``plan``;
+    ``arithmetic``: :func:`~.host.arithmetic_bound`."""
     by_family = {}
     for index, first, last in plan.method_rows:
         spec = get_method(methods[index])
@@ -161,7 +162,8 @@ def layout(plan: Plan, methods: Tuple[str, ...], device) -> Layout:
             (index, spec, first, last))
     families, rows, smoothed = [], [], []
     for family, members in by_family.values():
-        fam, order, smooth_2d = _family_rows(family, members, plan, device)
+        fam, order, smooth_2d = _family_rows(family, members, plan, device,
+                                             arithmetic)
         families.append(fam)
         if not family.constant:
             rows += order
@@ -234,7 +236,8 @@ def full_masks(draws, lay: Layout, kernels: torch.Tensor, size,
                augment: bool = True, constant=None) -> torch.Tensor:
     """Every family's masks but the constant ones', concatenated in the
     order of ``lay.rows`` and smoothed by the 2-D filter where drawn
-    (``augment``): float32 ``(n, 1, H, W)``, a new tensor. ``constant(fam,
+    (``augment``): float32 ``(n, 1, H, W)``, a new tensor (None: no such
+    family). ``constant(fam,
     rows, values)`` takes each constant family's values (float ``(m,)``)."""
     parts = []
     for fam in lay.families:
@@ -245,6 +248,8 @@ def full_masks(draws, lay: Layout, kernels: torch.Tensor, size,
             if masks.shape[1:] != (1, *size):
                 masks = masks.expand(-1, 1, *size)
             parts.append(masks if fam.family.fresh else masks.clone())
+    if not parts:
+        return None
     masks = parts[0] if len(parts) == 1 else torch.cat(parts)
     del parts
     if augment and lay.smooth is not None:
@@ -275,7 +280,7 @@ def keep_mask(draws, methods, kernels, size, mask_merge: str
     b = draws.active.shape[0]
     mul = mask_merge == 'mul'
     device = draws.sample.device
-    lay = layout(draws.plan, methods, device)
+    lay = layout(draws.plan, methods, device, host.arithmetic_bound(device))
     uniform = []
 
     def constant(fam, rows, values):  # one value a row: a factor a sample
@@ -287,7 +292,8 @@ def keep_mask(draws, methods, kernels, size, mask_merge: str
     masks = full_masks(draws, lay, kernels, size, constant=constant)
     keep = (torch.ones if mul else torch.zeros)(b + 1, 1, *size,
                                                 device=device)
-    _accumulate(keep, take(draws.sample, lay.rows), masks, mul, True)
+    if masks is not None:
+        _accumulate(keep, take(draws.sample, lay.rows), masks, mul, True)
     del masks
     if uniform:
         factor = uniform[0].view(-1, 1, 1, 1)
@@ -322,7 +328,7 @@ def cut_masks(draws, methods, kernels, size, augment: bool = True
     (:func:`keep_mask`)."""
     b, k_max = draws.active.shape
     device = draws.sample.device
-    lay = layout(draws.plan, methods, device)
+    lay = layout(draws.plan, methods, device, host.arithmetic_bound(device))
     cut = torch.zeros(b * k_max + 1, 1, *size, device=device)
     slots = draws.row_slots()
 
@@ -331,5 +337,6 @@ def cut_masks(draws, methods, kernels, size, augment: bool = True
                         values.view(-1, 1, 1, 1).expand(-1, 1, *size))
 
     masks = full_masks(draws, lay, kernels, size, augment, constant)
-    cut.index_copy_(0, take(slots, lay.rows), masks)
+    if masks is not None:
+        cut.index_copy_(0, take(slots, lay.rows), masks)
     return cut[:-1].view(b, k_max, *size)

@@ -10,11 +10,13 @@ from typing import Dict, Optional, Tuple
 
 import torch
 
+from . import host
 from .blend import gather_partners, needs_grad
 from .checks import check_prob, check_range
 from .constants import constant
 from .geometry import warp
 from .sampling import Generator
+
 
 class ViewConfig:
     """Settings of the second view.
@@ -105,7 +107,7 @@ def partner_images(inputs: torch.Tensor, draws, view: ViewConfig, *,
         return images
     seconds = view.render(inputs.index_select(0, index), {
         k: v.index_select(0, index) for k, v in draws.view.items()},
-        lean=inputs.device.type == 'cpu')
+        lean=host.arithmetic_bound(inputs.device))
     seconds = torch.where(draws.self_valid.view(-1, 1, 1, 1), seconds,
                           images.index_select(0, index))
     if needs_grad(images, seconds):

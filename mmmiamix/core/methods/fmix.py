@@ -7,6 +7,7 @@ from typing import Optional, Tuple
 import torch
 import torch.nn.functional as F
 
+from .. import host
 from ..checks import check_positive, check_range
 from ..constants import arange, device_constant
 from ..geometry import warp as resample
@@ -115,18 +116,17 @@ def _fmix_rank_select(flat: torch.Tensor, count: torch.Tensor,
     Args:
         flat: float ``(N, P)``, finite.
         count: float ``(N, 1)``, integers in [0, P].
-        select: ``'sort'``, ``'kth'``, ``'band'`` or ``'auto'`` (on the
-            CPU band for long rows in eager calls, else kth; on other
-            devices sort, whose op count does not depend on the size).
+        select: ``'sort'``, ``'kth'``, ``'band'`` or ``'auto'`` (band for
+            long rows where host reads are free, else kth where a call
+            costs its arithmetic, else sort: see :mod:`..host`).
     Returns:
         float32 ``(N, P)``, binary, each row summing to ``count``.
     """
     p = flat.shape[1]
     if select == 'auto':
-        cpu = flat.device.type == 'cpu'
-        host_reads = cpu and not torch.compiler.is_compiling()
-        select = ('band' if host_reads and p > SELECT_SAMPLE
-                  else 'kth' if cpu else 'sort')
+        select = ('band' if host.host_reads_free(flat.device) and
+                  p > SELECT_SAMPLE else
+                  'kth' if host.arithmetic_bound(flat.device) else 'sort')
     if select == 'band':
         threshold = _band_threshold(flat, count)
     elif select == 'kth':
@@ -248,7 +248,7 @@ def _render_noise(params: Params, size: Size, warp=None) -> torch.Tensor:
     if warp is not None:
         n = warp.shape[0]
         noise[:n] = resample(noise[:n], warp,
-                             lean=noise.device.type == 'cpu')
+                             lean=host.arithmetic_bound(noise.device))
     return threshold_noise(noise, params)
 
 
