@@ -368,6 +368,20 @@ def test_determinism_shapes_and_dtypes(name, b, size):
         torch.testing.assert_close(scores, onehot.float())
 
 
+@pytest.mark.parametrize('aug', [ResizeMix(interpolation='bilinear'),
+                                 SmoothMix()], ids=['ResizeMix', 'SmoothMix'])
+def test_memory_format_and_gradients(aug):
+    """The mixed images keep the memory format of the inputs, and gradients
+    flow back to the inputs through the paste and the blend."""
+    x = torch.rand(4, 3, 16, 16).to(memory_format=torch.channels_last)
+    mixed, _ = aug(x, torch.eye(4))
+    assert mixed.is_contiguous(memory_format=torch.channels_last)
+    x = torch.rand(4, 3, 16, 16, requires_grad=True)
+    mixed, _ = aug(x, torch.eye(4))
+    mixed.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
 def test_augments_pickle_and_keep_their_settings():
     for aug in (ResizeMix(scope=(0.2, 0.7), use_alpha=True, alpha=0.5,
                           interpolation='bilinear', num_classes=5),

@@ -20,7 +20,7 @@ from typing import Optional, Tuple
 import torch
 import torch.nn.functional as F
 
-from .blend import gather_partners, mix_scores
+from .blend import gather_partners, mix_scores, needs_grad
 from .checks import check_alpha, check_choice
 from .constants import device_constant
 from .front import MixAugment
@@ -168,7 +168,11 @@ class ResizeMix(MixAugment):
                                 padding_mode='border', align_corners=False)
         del partners
         inside = box_masks(corner, extent, size)
-        mixed = torch.where(inside, resized, inputs)
+        mixed = torch.empty_like(inputs)  # the memory format of inputs
+        if needs_grad(inputs):
+            mixed.copy_(torch.where(inside, resized, inputs))
+        else:
+            torch.where(inside, resized, inputs, out=mixed)
         pixels = size[0] * size[1]
         covered = extent[:, 0] * extent[:, 1]
         return mixed, inside, (pixels - covered) / pixels
