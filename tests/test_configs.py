@@ -3,9 +3,10 @@ test_quickstart.py; its one-view path is checked here too).
 
 - Every config of the method matrix (data set x model x method) loads,
   builds at full size and trains one step on a tiny synthetic batch through
-  its own pipeline, data preprocessor and batch augment; the registry must
-  have built the augment type and arguments the config names, and that
-  augment must genuinely mix a batch of the config's size.
+  its own pipeline, data preprocessor and batch augment (so do the extra
+  baselines, ResizeMix and SmoothMix, on the CNN settings of Table 3); the
+  registry must have built the augment type and arguments the config
+  names, and that augment must genuinely mix a batch of the config's size.
 - Every derived config (ablations, the Figure 3 alpha sweep, robustness)
   resolves to its base config plus exactly the keys it states, so the one
   step of its base covers it; its augment is built and must mix as well.
@@ -73,8 +74,19 @@ MIXED_TYPES = {
 }
 MATRIX = [f'{d}/{m}_{method}.py' for d, models in SETTINGS.items()
           for m in models for method in METHODS]
-# full training step: the matrix, and MiAMix on the one-view path
-FULL_STEP = MATRIX + ['cifar100/resnet18_miamix_oneview.py']
+# Baselines beyond the paper's tables (rows of OpenMixup's benchmark), on
+# the CNN settings of Table 3: the method and its registered type.
+EXTRA_SETTINGS = {
+    'cifar10': ('resnet18', ),
+    'cifar100': ('resnet18', 'resnext50'),
+    'tiny_imagenet': ('resnet18', ),
+}
+EXTRA_TYPES = {'resizemix': 'PerSampleResizeMix', 'smoothmix': 'SmoothMix'}
+EXTRA = [f'{d}/{m}_{method}.py' for d, models in EXTRA_SETTINGS.items()
+         for m in models for method in EXTRA_TYPES]
+# full training step: the matrix, the extra baselines, and MiAMix on the
+# one-view path
+FULL_STEP = MATRIX + EXTRA + ['cifar100/resnet18_miamix_oneview.py']
 DERIVED = [c for c in CONFIGS
            if c.split('/')[0] in ('ablations', 'robustness')]
 
@@ -327,7 +339,7 @@ def test_config_list():
     two-view alias or the one-view variant of CIFAR-100 MiAMix, or a
     derived config whose first base is a matrix config of the same
     setting."""
-    for rel in MATRIX:
+    for rel in MATRIX + EXTRA:
         assert rel in CONFIGS, rel
     by_setting = vanilla_by_setting()
     others = {'cifar100/resnet18_miamix_twoview.py',
@@ -335,7 +347,7 @@ def test_config_list():
     for rel in CONFIGS:
         cfg = load(rel)
         assert setting_key(cfg) in by_setting, rel
-        if rel in MATRIX or rel in others:
+        if rel in MATRIX or rel in EXTRA or rel in others:
             continue
         assert rel in DERIVED, f'{rel}: neither matrix nor derived'
         base = base_of(rel)  # a matrix config, or a derived one of it
@@ -569,7 +581,7 @@ def test_two_views_are_independent_draws(rel, image_dir):
 
 # ------------------------------------------------------------ arguments
 @pytest.mark.parametrize('rel', [c for c in MATRIX
-                                 if not c.endswith('_vanilla.py')])
+                                 if not c.endswith('_vanilla.py')] + EXTRA)
 def test_method_config_differs_from_vanilla_only_in_the_mixing(rel):
     """A method config is its setting's vanilla config plus the batch
     augment, the soft loss it needs and, for MiAMix, the two-view path:
@@ -617,6 +629,28 @@ def test_method_augments_are_exactly_the_stated_ones():
                 assert _plain(aug.to_dict()) == dict(
                     type=MIXED_TYPES[method], alpha=alpha,
                     **_plain(args)), (dataset, m, method)
+
+
+# OpenMixup's alpha for SmoothMix per setting (its table; ResizeMix: 1)
+SMOOTHMIX_ALPHA = {('cifar10', 'resnet18'): 0.5, ('cifar100', 'resnet18'): 0.2,
+                   ('cifar100', 'resnext50'): 0.2,
+                   ('tiny_imagenet', 'resnet18'): 0.2}
+
+
+def test_extra_augments_are_exactly_the_stated_ones():
+    """ResizeMix and SmoothMix: OpenMixup's benchmark arguments (ResizeMix:
+    scope (0.1, 0.8), use_alpha with alpha 1, nearest resampling; SmoothMix:
+    the table's alpha, sigma 0.25-0.5 of the side), nothing more or less."""
+    for dataset, models in EXTRA_SETTINGS.items():
+        for m in models:
+            resize = augment_cfg(load(f'{dataset}/{m}_resizemix.py'))
+            assert _plain(resize.to_dict()) == dict(
+                type='PerSampleResizeMix', alpha=1.0, scope=[0.1, 0.8],
+                use_alpha=True, interpolation='nearest'), (dataset, m)
+            smooth = augment_cfg(load(f'{dataset}/{m}_smoothmix.py'))
+            assert _plain(smooth.to_dict()) == dict(
+                type='SmoothMix', alpha=SMOOTHMIX_ALPHA[(dataset, m)],
+                sigma_range=[0.25, 0.5]), (dataset, m)
 
 
 # data set (type, root, train / test split, classes) and schedule (epochs,

@@ -1,6 +1,14 @@
 """The plain-PyTorch core of mmmiamix: mask methods (and their registry),
 mask augmentation and the MiAMix sampler. Imports nothing from OpenMMLab."""
-from .augments import AGMix, FMix, GMix, GridMix, MaskMix, SaliencyMix
+from .augments import (
+    AGMix,
+    FMix,
+    GMix,
+    GridMix,
+    MaskMix,
+    SaliencyMix,
+    SmoothMix,
+)
 from .blend import blend, blend_images, gather_partners, mix_scores
 from .draws import MiAMixDraws
 from .front import MixAugment, MixRecord
@@ -24,8 +32,10 @@ from .methods import (
                            make_mask,
                            mixup_mask,
                            register_mask_method,
+                           smoothmix_mask,
 )
 from .miamix import DEFAULT_METHODS, MiAMix
+from .resizemix import ResizeMix
 from .saliency import salient_points, spectral_residual_saliency
 from .sampling import sample_beta, sample_dirichlet
 from .second_view import ViewConfig
@@ -33,12 +43,13 @@ from .second_view import ViewConfig
 __all__ = [
     'MASK_METHODS', 'DEFAULT_METHODS', 'MiAMix', 'MiAMixDraws', 'MixAugment',
     'MixRecord',
-    'MaskMix', 'AGMix', 'FMix', 'GMix', 'GridMix', 'SaliencyMix',
+    'MaskMix', 'AGMix', 'FMix', 'GMix', 'GridMix', 'ResizeMix',
+    'SaliencyMix', 'SmoothMix',
     'ViewConfig', 'Arg', 'Family', 'MaskMethod', 'agmix_mask', 'blend',
     'blend_images', 'box_filter', 'cutmix_mask', 'default_smooth_windows',
     'fmix_mask', 'gather_partners', 'get_method', 'gmix_mask',
     'gridmix_mask', 'make_mask', 'mix_scores', 'mixup_mask',
     'register_mask_method', 'sample_beta', 'sample_dirichlet',
-    'salient_points', 'smooth_masks', 'smoothing_kernels',
+    'salient_points', 'smooth_masks', 'smoothing_kernels', 'smoothmix_mask',
     'spectral_residual_saliency'
 ]

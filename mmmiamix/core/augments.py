@@ -1,5 +1,5 @@
-"""The single-method augments: FMix, GridMix, GMix, AGMix and SaliencyMix,
-each per sample.
+"""The single-method augments: FMix, GridMix, GMix, AGMix, SmoothMix and
+SaliencyMix, each per sample.
 
 Each sample ``i`` draws ``lam_i ~ Beta(alpha, alpha)``, the partner share of
 its cut mask, and is mixed with ``x[perm[i]]`` (a random permutation); its
@@ -149,6 +149,25 @@ class AGMix(MaskMix):
     """
     method = 'agmix'
 
+
+class SmoothMix(MaskMix):
+    """SmoothMix (Lee et al., CVPR-W 2020): a Gaussian blob of spread
+    ``sigma`` between 0.25 and 0.5 of the side (OpenMixup's range) at a
+    random centre, per sample. The blob carries the smaller share
+    ``min(lam, 1 - lam)``, its peak solved so that the mask's mean is the
+    share drawn (flat-topped at 1 when the share needs it); the label takes
+    the real mean of the mask, so each image's label weight is its pixel
+    weight (OpenMixup's SmoothMix gives the base label the partner's mean).
+
+    Args:
+        alpha (float): ``lam ~ Beta(alpha, alpha)`` per sample. Default 1.0.
+        sigma_range (tuple): range of ``sigma`` as a share of the side (of
+            ``H`` for rows, ``W`` for columns), ``0 < min <= max``. Default
+            (0.25, 0.5).
+        **kwargs: ``num_classes``, ``label_smoothing``, ``prob``,
+            ``check_values`` (see :class:`MaskMix`).
+    """
+    method = 'smoothmix'
 
 
 class SaliencyMix(MaskMix):

@@ -1,6 +1,7 @@
 """The mask methods, one object each, by family (see :mod:`.registry`):
 ``mixup`` (constant), ``cutmix`` and ``gridmix`` (boxes), ``fmix``
-(noise), ``gmix`` and ``agmix`` (gaussian)."""
+(noise), ``gmix`` and ``agmix`` (gaussian); ``smoothmix`` (a Gaussian blob
+of its own, no family: it uses the public method API only)."""
 from .boxes import CUTMIX, GRIDMIX
 from .fmix import FMIX
 from .gaussian import AGMIX, GMIX
@@ -16,8 +17,9 @@ from .registry import (
     make_mask,
     register_mask_method,
 )
+from .smoothmix import SMOOTHMIX
 
-for _method in (MIXUP, CUTMIX, FMIX, GRIDMIX, GMIX, AGMIX):
+for _method in (MIXUP, CUTMIX, FMIX, GRIDMIX, GMIX, AGMIX, SMOOTHMIX):
     register_mask_method(_method)
 
 __all__ = ['MASK_METHODS', 'Arg', 'Family', 'MaskMethod', 'Params', 'Size',
@@ -56,5 +58,11 @@ def agmix_mask(lam, size, generator=None, **kwargs):
     return make_mask('agmix', lam, size, generator, **kwargs)
 
 
+def smoothmix_mask(lam, size, generator=None, **kwargs):
+    """SmoothMix cut mask: a Gaussian blob (sigma 0.25-0.5 of the side)
+    whose peak is solved for the smaller share; ``(N, 1, H, W)``."""
+    return make_mask('smoothmix', lam, size, generator, **kwargs)
+
+
 __all__ += ['agmix_mask', 'cutmix_mask', 'fmix_mask', 'gmix_mask',
-            'gridmix_mask', 'mixup_mask']
+            'gridmix_mask', 'mixup_mask', 'smoothmix_mask']
