@@ -1,7 +1,14 @@
 """The plain-PyTorch core of mmmiamix: mask methods (and their registry),
 mask augmentation and the MiAMix sampler. Imports nothing from OpenMMLab."""
+from .attention import (
+                           attention_share,
+                           attention_targets,
+                           attention_weight,
+                           pool_keep,
+)
 from .augments import AGMix, FMix, GMix, GridMix, MaskMix, SaliencyMix
 from .blend import blend, blend_images, gather_partners, mix_scores
+from .class_attention import class_token_attention, split_qkv
 from .draws import MiAMixDraws
 from .front import MixAugment, MixRecord
 from .mask_augment import (
@@ -32,7 +39,8 @@ from .second_view import ViewConfig
 
 __all__ = [
     'MASK_METHODS', 'DEFAULT_METHODS', 'MiAMix', 'MiAMixDraws', 'MixAugment',
-    'MixRecord',
+    'MixRecord', 'attention_share', 'attention_targets', 'attention_weight',
+    'class_token_attention', 'pool_keep', 'split_qkv',
     'MaskMix', 'AGMix', 'FMix', 'GMix', 'GridMix', 'SaliencyMix',
     'ViewConfig', 'Arg', 'Family', 'MaskMethod', 'agmix_mask', 'blend',
     'blend_images', 'box_filter', 'cutmix_mask', 'default_smooth_windows',
