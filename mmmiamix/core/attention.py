@@ -117,6 +117,8 @@ def attention_share(keep: torch.Tensor, attn: torch.Tensor,
         raise ValueError(f'attn must be (B, h * w) for the B={keep.shape[0]}'
                          f' samples of keep, got shape {tuple(attn.shape)}')
     pooled = pool_keep(keep, patch_grid(attn, grid))
+    if pooled.shape[1] == 1:  # uniform: any weighted mean of it is itself
+        return pooled.view(-1)
     attn = attn.detach().float()
     total = attn.sum(dim=1).clamp_min(torch.finfo(torch.float32).tiny)
     return (pooled * attn).sum(dim=1) / total
