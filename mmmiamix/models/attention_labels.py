@@ -24,6 +24,7 @@ from mmpretrain.models.classifiers import ImageClassifier
 from mmpretrain.models.utils import ClsDataPreprocessor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
+from torch import nn
 
 from ..core import attention_targets
 from ..core.attention import DEFAULT_RATIO, check_ratio
@@ -37,20 +38,29 @@ from .vit_attention import (
 )
 
 _NAME = 'AttentionMixClassifier'
-_PLAIN = ('ClsDataPreprocessor', 'mmpretrain.ClsDataPreprocessor',
-          ClsDataPreprocessor)
 
 
 def _recording_preprocessor(cfg):
-    """The data preprocessor config, a ``ClsDataPreprocessor`` one turned
-    into ``TwoViewClsDataPreprocessor`` (a module is checked after)."""
+    """The data preprocessor (config): a ``ClsDataPreprocessor`` config
+    becomes a ``TwoViewClsDataPreprocessor`` one; anything but these two
+    raises a TypeError naming it."""
     if cfg is None:
         cfg = {}
-    if not isinstance(cfg, dict):
-        return cfg
-    cfg = dict(cfg)
-    if cfg.get('type', 'ClsDataPreprocessor') in _PLAIN:
-        cfg['type'] = 'TwoViewClsDataPreprocessor'
+    if isinstance(cfg, nn.Module):
+        kind = type(cfg)
+    elif isinstance(cfg, dict):
+        cfg = dict(cfg)
+        kind = cfg.get('type', 'ClsDataPreprocessor')
+        kind = MODELS.get(kind) if isinstance(kind, str) else kind
+        if kind is ClsDataPreprocessor:
+            cfg['type'] = kind = TwoViewClsDataPreprocessor
+    else:
+        return cfg  # ImageClassifier names it
+    if not (isinstance(kind, type) and
+            issubclass(kind, TwoViewClsDataPreprocessor)):
+        name = getattr(kind, '__name__', repr(kind))
+        raise TypeError(f'{_NAME} needs a ClsDataPreprocessor (config) or a '
+                        f'TwoViewClsDataPreprocessor, got {name}')
     return cfg
 
 
@@ -90,10 +100,6 @@ class AttentionMixClassifier(ImageClassifier):
                          init_cfg=init_cfg)
         check_backbone(self.backbone, _NAME)
         pre = self.data_preprocessor
-        if not isinstance(pre, TwoViewClsDataPreprocessor):
-            raise TypeError(f'{_NAME} needs a ClsDataPreprocessor or '
-                            'TwoViewClsDataPreprocessor, got '
-                            f'{type(pre).__name__}')
         for aug in getattr(pre.batch_augments, 'augments', ()):
             check_recordable(aug, _NAME)
         pre.record_mix = True
