@@ -24,6 +24,16 @@ B, K, S, G = 6, 10, 16, 4  # batch, classes, image side, patch grid side
 TRANSMIX = [dict(type='Mixup', alpha=0.8), dict(type='CutMix', alpha=1.0)]
 
 
+@pytest.fixture(scope='module', autouse=True)
+def one_thread():
+    """Many small ops on shared cores: one intra-op thread avoids OpenMP
+    spin-waits (as tests/test_configs.py does)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def vit(**kwargs):
     return dict(type='VisionTransformer', img_size=S, patch_size=S // G,
                 arch=dict(embed_dims=32, num_layers=1, num_heads=2,
