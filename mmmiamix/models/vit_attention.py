@@ -55,11 +55,11 @@ def reading_class_attention(backbone: nn.Module):
     attn_module = backbone.layers[-1].attn
     extra = backbone.num_extra_tokens
 
-    def on_qkv(module, args, output):
+    def on_qkv(_module, _args, output):
         q, k = split_qkv(output, attn_module.num_heads)
         seen.attn = class_token_attention(q, k, num_extra_tokens=extra)
 
-    def on_patches(module, args, output):
+    def on_patches(_module, _args, output):
         seen.grid = tuple(int(v) for v in output[1])
 
     handles = [attn_module.qkv.register_forward_hook(on_qkv),
