@@ -88,7 +88,8 @@ def class_token_attention(q: torch.Tensor, k: torch.Tensor, *,
                          f'among N={q.shape[2]} tokens')
     if scale is None:
         scale = q.shape[-1] ** -0.5
-    with torch.no_grad():
+    # float32 whatever autocast (--amp) runs the forward in
+    with torch.no_grad(), torch.autocast(q.device.type, enabled=False):
         query = q[:, :, 0].float() * scale  # (B, heads, d)
         logits = torch.einsum('bhd,bhnd->bhn', query, k.float())
         attn = logits.softmax(dim=-1).mean(dim=1)
