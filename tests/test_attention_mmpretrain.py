@@ -5,6 +5,7 @@ is read in the same forward, mmpretrain's Mixup / CutMix are reproduced
 exactly, unmixed batches, evaluation and checkpoints are ImageClassifier's,
 and the errors name what is wrong."""
 import copy
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -248,28 +249,49 @@ def _plain_twin(model, augments=TRANSMIX, two_view=False):
     return twin
 
 
+def _runner(model, epoch=0):
+    from mmengine.logging import MMLogger
+    return SimpleNamespace(model=model, epoch=epoch, iter=0, _resume=False,
+                           logger=MMLogger.get_current_instance())
+
+
 @pytest.mark.parametrize('two_view', [False, True], ids=['one', 'two'])
 def test_mixing_off_gives_plain_labels(two_view):
+    """MixingOffHook: no record, one-hot labels, ImageClassifier's loss."""
     model = build(TRANSMIX + [dict(type='MiAMix')], two_view=two_view)
     twin = _plain_twin(model, two_view=two_view)
-    hook = MixingOffHook(off_epoch=0)
-    from types import SimpleNamespace
-
-    from mmengine.logging import MMLogger
-    hook.before_train_epoch(SimpleNamespace(
-        model=model, epoch=0, iter=0,
-        logger=MMLogger.get_current_instance()))
+    MixingOffHook(off_epoch=0).before_train_epoch(_runner(model))
+    one_hot = F.one_hot(torch.arange(B) % K, K).float()
     for seed in range(3):
         data = preprocess(model, seed, two_view)
         assert FIELD not in data['data_samples'][0]
-        one_hot = F.one_hot(torch.arange(B) % K, K).float()
         assert torch.equal(scores_of(data), one_hot)
         loss = model(**data, mode='loss')['loss']
         assert torch.equal(loss, twin(**data, mode='loss')['loss'])
-    # SwitchRecipeHook(batch_augments=None) sets the augment to None
-    model.data_preprocessor.batch_augments = None
-    data = preprocess(model, 0, two_view)
+
+
+def test_switch_recipe_hook():
+    """mmpretrain's SwitchRecipeHook: to no augment (plain labels), to a
+    new RandomBatchAugment (recorded again), to one that hands over no
+    record (refused, naming it)."""
+    from mmpretrain.engine.hooks import SwitchRecipeHook
+    model = build()
+    hook = SwitchRecipeHook(schedule=[
+        dict(action_epoch=1, batch_augments=None),
+        dict(action_epoch=2, batch_augments=dict(
+            augments=dict(type='CutMix', alpha=1.0))),
+        dict(action_epoch=3, batch_augments=dict(
+            augments=dict(type='ResizeMix', alpha=1.0)))])
+    hook.before_train_epoch(_runner(model, epoch=0))
+    data = preprocess(model)
     assert FIELD not in data['data_samples'][0]
+    hook.before_train_epoch(_runner(model, epoch=1))
+    data = preprocess(model)
+    assert FIELD in data['data_samples'][0]
+    model(**data, mode='loss')
+    hook.before_train_epoch(_runner(model, epoch=2))
+    with pytest.raises(TypeError, match='ResizeMix does not hand over'):
+        preprocess(model)
 
 
 def test_evaluation_and_checkpoints_are_image_classifiers():

@@ -112,6 +112,7 @@ def attention_share(keep: torch.Tensor, attn: torch.Tensor,
         float32 ``(B,)`` in [0, 1]: ``Σ_p pool(keep)_p · attn_p / Σ_p
         attn_p``.
     """
+    _check_float('keep', keep, '(B, 1, H, W)')
     _check_float('attn', attn, '(B, h * w)')
     if attn.dim() != 2 or attn.shape[0] != keep.shape[0]:
         raise ValueError(f'attn must be (B, h * w) for the B={keep.shape[0]}'
