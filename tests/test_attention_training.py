@@ -2,12 +2,15 @@
 embedded digits at 16x16, 4x4 patches): one view (mmpretrain's Mixup and
 CutMix: TransMix) and two views (MiAMix), relabelling in every mixed step,
 ``--resume`` exact (2 epochs == 1 epoch + resume: same losses, same
-weights), the checkpoint evaluated by tools/test.py as an ImageClassifier's
-would be; and a DDP train step (gloo) relabelling its rank's batch."""
+weights), the checkpoint evaluated by mmpretrain's own tools/test.py as an
+ImageClassifier's would be; and a DDP train step (gloo) relabelling its
+rank's batch."""
 import importlib.util
 import itertools
+import json
 import os.path as osp
 import socket
+import sys
 
 import numpy as np
 import pytest
@@ -125,7 +128,8 @@ def relabelled(monkeypatch):
 
 
 @pytest.mark.parametrize('two_view', [False, True], ids=['one', 'two'])
-def test_train_resume_exact_and_test_tool(tmp_path, two_view, relabelled):
+def test_train_resume_exact_and_test_tool(tmp_path, two_view, relabelled,
+                                         monkeypatch):
     ref = train(config(tmp_path / 'ref', 2, two_view))
     assert len(ref) == 4 and all(torch.isfinite(torch.tensor(ref)))
     assert len(relabelled) == 4 and any(relabelled)
@@ -136,19 +140,27 @@ def test_train_resume_exact_and_test_tool(tmp_path, two_view, relabelled):
     b = weights(tmp_path / 'work' / 'epoch_2.pth')
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a)
-    # tools/test.py: the checkpoint evaluates as an ImageClassifier's
-    spec = importlib.util.spec_from_file_location(
-        'mmmiamix_test_tool', osp.join(ROOT, 'tools', 'test.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    # mmpretrain's own tools/test.py (as the wheel ships it): the
+    # checkpoint evaluates as an ImageClassifier's would
+    import mmpretrain
+    tool = osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'tools',
+                    'test.py')
+    spec = importlib.util.spec_from_file_location('stock_test_tool', tool)
+    stock = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(stock)
+    monkeypatch.setenv('LOCAL_RANK', '0')
     metrics = {}
     for kind in ('AttentionMixClassifier', 'ImageClassifier'):
         cfg = config(tmp_path / kind, 1, two_view)
         cfg['model']['type'] = kind
-        path = str(tmp_path / f'{kind}.py')
+        path, out = str(tmp_path / f'{kind}.py'), tmp_path / f'{kind}.json'
         Config(cfg).dump(path)
-        metrics[kind] = tool.main([path, str(tmp_path / 'ref' / 'epoch_2.pth'),
-                                   '--work-dir', str(tmp_path / kind)])
+        monkeypatch.setattr(sys, 'argv', [
+            tool, path, str(tmp_path / 'ref' / 'epoch_2.pth'), '--work-dir',
+            str(tmp_path / kind), '--out', str(out), '--out-item',
+            'metrics'])
+        stock.main()
+        metrics[kind] = json.loads(out.read_text())
     assert 'accuracy/top1' in metrics['ImageClassifier']
     assert metrics['AttentionMixClassifier'] == metrics['ImageClassifier']
 
