@@ -50,15 +50,15 @@ def _recording_preprocessor(cfg):
         kind = type(cfg)
     elif isinstance(cfg, dict):
         cfg = dict(cfg)
-        kind = cfg.get('type', 'ClsDataPreprocessor')
-        kind = MODELS.get(kind) if isinstance(kind, str) else kind
+        given = cfg.get('type', 'ClsDataPreprocessor')
+        kind = MODELS.get(given) if isinstance(given, str) else given
         if kind is ClsDataPreprocessor:
             cfg['type'] = kind = TwoViewClsDataPreprocessor
     else:
         return cfg  # ImageClassifier names it
     if not (isinstance(kind, type) and
             issubclass(kind, TwoViewClsDataPreprocessor)):
-        name = getattr(kind, '__name__', repr(kind))
+        name = getattr(kind, '__name__', None) or repr(given)
         raise TypeError(f'{_NAME} needs a ClsDataPreprocessor (config) or a '
                         f'TwoViewClsDataPreprocessor, got {name}')
     return cfg
