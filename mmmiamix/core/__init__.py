@@ -1,5 +1,11 @@
 """The plain-PyTorch core of mmmiamix: mask methods (and their registry),
 mask augmentation and the MiAMix sampler. Imports nothing from OpenMMLab."""
+from .attention import (
+    attention_share,
+    attention_targets,
+    attention_weight,
+    pool_keep,
+)
 from .augments import (
     AGMix,
     FMix,
@@ -10,6 +16,7 @@ from .augments import (
     SmoothMix,
 )
 from .blend import blend, blend_images, gather_partners, mix_scores
+from .class_attention import class_token_attention, split_qkv
 from .draws import MiAMixDraws
 from .front import MixAugment, MixRecord
 from .mask_augment import (
@@ -42,7 +49,8 @@ from .second_view import ViewConfig
 
 __all__ = [
     'MASK_METHODS', 'DEFAULT_METHODS', 'MiAMix', 'MiAMixDraws', 'MixAugment',
-    'MixRecord',
+    'MixRecord', 'attention_share', 'attention_targets', 'attention_weight',
+    'class_token_attention', 'pool_keep', 'split_qkv',
     'MaskMix', 'AGMix', 'FMix', 'GMix', 'GridMix', 'ResizeMix',
     'SaliencyMix', 'SmoothMix',
     'ViewConfig', 'Arg', 'Family', 'MaskMethod', 'agmix_mask', 'blend',

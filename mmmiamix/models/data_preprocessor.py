@@ -5,9 +5,13 @@ See docs/design.md.
 import inspect
 from typing import List
 
+import numpy as np
 import torch
 from mmpretrain.models.utils import ClsDataPreprocessor
 from mmpretrain.registry import MODELS
+
+from .recorded_mixes import mix_recorded
+from .sample_records import attach_record
 
 
 def _split_views(inputs):
@@ -41,20 +45,37 @@ class TwoViewClsDataPreprocessor(ClsDataPreprocessor):
     plain ``aug(view1, scores)`` for the others. Only the first view goes on
     to the model. One-view batches behave exactly as in the parent class.
 
-    Arguments: those of ``ClsDataPreprocessor``.
+    With ``record_mix=True`` (set by ``AttentionMixClassifier``) each mixed
+    training batch also hands its :class:`~mmmiamix.core.MixRecord` to the
+    loss in the data samples (a ``mix_record`` field,
+    :mod:`.sample_records`); the augment is picked and called with the same
+    random draws (numpy's choice among the augments for one view, as
+    ``RandomBatchAugment`` does), so images and scores are unchanged.
+
+    Args:
+        record_mix (bool): record each mixing in the data samples. Default
+            False.
+        **kwargs: those of ``ClsDataPreprocessor``.
     """
+
+    def __init__(self, *args, record_mix: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not isinstance(record_mix, bool):
+            raise TypeError(f'record_mix must be a bool, got {record_mix!r}')
+        self.record_mix = record_mix
 
     def forward(self, data: dict, training: bool = False) -> dict:
         views = _split_views(data['inputs'])
-        if views is None:
+        record = self.record_mix and training
+        if views is None and not record:
             return super().forward(data, training)
+        first_data = data if views is None else dict(
+            inputs=views[0], data_samples=data.get('data_samples'))
         augment, self.batch_augments = self.batch_augments, None
         try:
-            first = super().forward(
-                dict(inputs=views[0], data_samples=data.get('data_samples')),
-                training)
-            second = super().forward(dict(inputs=views[1]),
-                                     training)['inputs']
+            first = super().forward(first_data, training)
+            second = None if views is None else super().forward(
+                dict(inputs=views[1]), training)['inputs']
         finally:
             self.batch_augments = augment
         samples = first['data_samples']
@@ -62,23 +83,40 @@ class TwoViewClsDataPreprocessor(ClsDataPreprocessor):
                 and 'gt_score' in samples[0]):
             return first
         scores = torch.stack([s.gt_score for s in samples])
-        inputs, scores = self._mix(augment, first['inputs'], scores, second)
+        aug = _pick(augment, numpy=views is None)
+        inputs, scores, mix_record, smoothing = _mix(
+            aug, first['inputs'], scores, second, record)
         for sample, score in zip(samples, scores):
             sample.set_gt_score(score)
+        if mix_record is not None:
+            attach_record(samples, mix_record, smoothing)
         return dict(inputs=inputs, data_samples=samples)
 
-    @staticmethod
-    def _mix(augment, inputs, scores, second):
-        """Pick one of ``RandomBatchAugment``'s augments (torch randomness)
-        and apply it with the second view where it takes one."""
-        augs: List = augment.augments
-        if augment.probs is None:
-            index = int(torch.randint(len(augs), ()))
-        else:
-            index = int(torch.multinomial(torch.tensor(augment.probs), 1))
-        aug = augs[index]
-        if aug is None:
-            return inputs, scores.float()
-        if 'second_view' in inspect.signature(aug.__call__).parameters:
-            return aug(inputs, scores, second_view=second)
-        return aug(inputs, scores)
+
+def _pick(augment, numpy: bool):
+    """One of ``RandomBatchAugment``'s augments (None: its identity), drawn
+    as it draws (numpy) for one view, with torch for two; a bare augment
+    is itself."""
+    augs: List = getattr(augment, 'augments', None)
+    if augs is None:
+        return augment
+    if numpy:
+        index = np.random.choice(len(augs), p=augment.probs)
+    elif augment.probs is None:
+        index = int(torch.randint(len(augs), ()))
+    else:
+        index = int(torch.multinomial(torch.tensor(augment.probs), 1))
+    return augs[index]
+
+
+def _mix(aug, inputs, scores, second, record: bool):
+    """Apply ``aug`` (with the second view where it takes one):
+    ``(inputs, scores, MixRecord or None, label smoothing applied)``."""
+    if aug is None:
+        return inputs, scores.float(), None, 0.0
+    if record:
+        return mix_recorded(aug, inputs, scores, second)
+    if second is not None and \
+            'second_view' in inspect.signature(aug.__call__).parameters:
+        return (*aug(inputs, scores, second_view=second), None, 0.0)
+    return (*aug(inputs, scores), None, 0.0)
