@@ -343,6 +343,7 @@ def test_config_list():
         assert rel in CONFIGS, rel
     by_setting = vanilla_by_setting()
     others = {'cifar100/resnet18_miamix_twoview.py',
+              'cifar100/deit_s_transmix.py', 'cifar100/deit_s_miamix_attn.py',
               'cifar100/resnet18_miamix_oneview.py'}
     for rel in CONFIGS:
         cfg = load(rel)
@@ -516,7 +517,7 @@ def test_view_path(rel):
     assert view, 'the baseline has training transforms'
     pipeline = cfg.train_dataloader.dataset.pipeline
     aug = augment_cfg(cfg)
-    if aug is not None and aug.type == 'MiAMix':
+    if isinstance(aug, dict) and aug.type == 'MiAMix':
         assert cfg.data_preprocessor.type == 'TwoViewClsDataPreprocessor'
         assert model_cfg(cfg)['data_preprocessor']['type'] == \
             'TwoViewClsDataPreprocessor'

@@ -17,7 +17,7 @@ from mmmiamix.core import (
     smoothmix_mask,
 )
 from mmmiamix.core.methods.smoothmix import blob_factors
-from mmmiamix.utils.profiling import count_ops, sync_ops
+from mmmiamix.utils.profiling import count_ops, host_reads, on_meta, sync_ops
 
 SIZE = (24, 20)  # non-square everywhere
 VALUES = torch.arange(1, 13, dtype=torch.float32)
@@ -29,9 +29,9 @@ def _constant_images(size=SIZE):
     return VALUES.view(12, 1, 1, 1).expand(12, 3, *size).contiguous()
 
 
-def _miamix(methods, render):
+def _miamix(methods):
     return MiAMix(methods=methods, method_weights=(1, ) * len(methods),
-                  render=render, p_self=0.0, p_aug=0.5, p_smooth=0.5)
+                  p_self=0.0, p_aug=0.5, p_smooth=0.5)
 
 
 AUGMENTS = {
@@ -39,12 +39,9 @@ AUGMENTS = {
     'ResizeMix-bilinear': lambda: ResizeMix(interpolation='bilinear',
                                             use_alpha=True, alpha=0.5),
     'SmoothMix': lambda: SmoothMix(alpha=1.0),
-    'MiAMix-smoothmix-dense': lambda: _miamix(('smoothmix', ), 'dense'),
-    'MiAMix-smoothmix-compact': lambda: _miamix(('smoothmix', ), 'compact'),
-    'MiAMix-among-dense': lambda: _miamix(
-        ('mixup', 'smoothmix', 'cutmix', 'agmix', 'fmix'), 'dense'),
-    'MiAMix-among-compact': lambda: _miamix(
-        ('mixup', 'smoothmix', 'cutmix', 'agmix', 'fmix'), 'compact'),
+    'MiAMix-smoothmix': lambda: _miamix(('smoothmix', )),
+    'MiAMix-among': lambda: _miamix(
+        ('mixup', 'smoothmix', 'cutmix', 'agmix', 'fmix')),
 }
 
 
@@ -133,12 +130,11 @@ def test_smoothmix_shape_sigma_and_share_rule():
                                atol=1e-5)
 
 
-@pytest.mark.parametrize('render', ['dense', 'compact'])
-def test_miamix_smoothmix_layers_deliver_the_share(render):
+def test_miamix_smoothmix_layers_deliver_the_share():
     """Inside MiAMix each smoothmix layer's cut mask has the share drawn."""
     torch.manual_seed(4)
     aug = MiAMix(methods=('smoothmix', ), method_weights=(1, ), k_max=1,
-                 p_aug=0.0, p_smooth=0.0, render=render)
+                 p_aug=0.0, p_smooth=0.0)
     draws = aug.sample(500, SIZE, 'cpu')
     got = aug.cut_masks(draws, SIZE, 'cpu')[:, 0].mean((1, 2))
     assert (got - draws.ratios[:, 0]).abs().max() < 1e-4
@@ -256,20 +252,22 @@ def test_boxes_and_centres_differ_within_a_batch():
 # ------------------------------------------------------------ no sync
 def test_no_host_sync_and_batch_free_op_counts():
     """No op that makes the host wait for the device: ResizeMix's whole
-    call, SmoothMix's method, and MiAMix's dense path with smoothmix among
-    other methods; their op counts do not grow with the batch (fmix's count
-    alone depends on the image's shape)."""
+    call, SmoothMix's method, and MiAMix's sync-free path with smoothmix
+    among other methods (on ``meta`` tensors: the CPU's own path reads
+    values back by design); their op counts do not grow with the batch."""
     counts = {}
     resizemix = ResizeMix(interpolation='bilinear')
-    miamix = AUGMENTS['MiAMix-among-dense']()
+    miamix = AUGMENTS['MiAMix-among']()
     for b, size in [(4, (16, 16)), (32, (16, 16)), (8, (24, 40))]:
         x, y = torch.rand(b, 3, *size), torch.eye(b)
         lam = torch.rand(b)
+        xm, ym = on_meta((x, y))
+        assert host_reads(miamix, x, y) == []
         calls = {
             'resizemix': lambda: resizemix(x, y),
             'smoothmix': lambda: SMOOTHMIX.render(SMOOTHMIX.sample(
                 lam, size), size),
-            'miamix': lambda: miamix(x, y)}
+            'miamix': lambda: miamix(xm, ym)}
         for name, call in calls.items():
             call()  # the first call fills the device tables
             n, ops = count_ops(call)
@@ -282,7 +280,7 @@ def test_no_host_sync_and_batch_free_op_counts():
 
 @pytest.mark.parametrize('make', [
     lambda: ResizeMix(use_alpha=True), lambda: SmoothMix(),
-    lambda: AUGMENTS['MiAMix-among-dense']()],
+    lambda: AUGMENTS['MiAMix-among']()],
     ids=['ResizeMix', 'SmoothMix', 'MiAMix-with-smoothmix'])
 def test_runs_on_the_meta_device(make):
     """On 'meta' tensors (no data) any host read or data-dependent shape
@@ -337,7 +335,7 @@ BUILDERS = {
     'ResizeMix': lambda: ResizeMix(),
     'ResizeMix-bicubic': lambda: ResizeMix(interpolation='bicubic'),
     'SmoothMix': lambda: SmoothMix(sigma_range=(0.1, 0.3)),
-    'MiAMix-smoothmix': lambda: _miamix(('smoothmix', 'cutmix'), 'auto'),
+    'MiAMix-smoothmix': lambda: _miamix(('smoothmix', 'cutmix')),
 }
 
 
