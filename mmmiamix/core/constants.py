@@ -37,6 +37,10 @@ def device_constant(make: Callable) -> Callable:
 
     @functools.wraps(make)
     def cached(*args):
+        if torch.compiler.is_compiling():
+            # traced once: the values become constants of the graph, and
+            # the graph guards on nothing the cache holds
+            return make(*args)
         key = tag + _hashable(args)
         value = _CACHE.get(key)
         if value is None:

@@ -26,6 +26,7 @@ from typing import Optional, Tuple
 
 import torch
 
+from . import host
 from .checks import check_batch, check_prob
 from .constants import arange, constant
 from .sampling import Generator
@@ -213,6 +214,14 @@ class MixAugment:
                                        **kwargs)
         return mixed, scores
 
+    def _traced(self, inputs) -> bool:
+        """Whether this call runs as it is: not while ``torch.compile``
+        traces it on a device whose graph should not hold it
+        (:func:`~.host.traced_whole`)."""
+        return not torch.compiler.is_compiling() or \
+            not isinstance(inputs, torch.Tensor) or \
+            host.traced_whole(inputs.device)
+
     def mix_recorded(self, inputs: torch.Tensor, batch_score: torch.Tensor,
                      *, generator: Generator = None, **kwargs
                      ) -> Tuple[torch.Tensor, torch.Tensor,
@@ -223,6 +232,9 @@ class MixAugment:
         return self._front(inputs, batch_score, generator, {}, **kwargs)
 
     def _front(self, inputs, batch_score, generator, record, **kwargs):
+        if not self._traced(inputs):  # one deliberate graph break
+            return _eagerly(self._front, inputs, batch_score, generator,
+                            record, **kwargs)
         self.check_inputs(inputs)
         scores = self.scores(batch_score, inputs)
         if not self.enabled:
@@ -243,6 +255,12 @@ class MixAugment:
             record = _mix_record(record, scores,
                                  record.get('mixed', chosen))
         return mixed, self.smooth_labels(mixed_scores), record
+
+
+@torch.compiler.disable
+def _eagerly(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)``, run eagerly even inside a compiled graph."""
+    return fn(*args, **kwargs)
 
 
 def _mix_record(record: dict, scores: torch.Tensor,

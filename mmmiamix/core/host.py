@@ -11,6 +11,11 @@ never which values.
   of its ops (the CPU): then unwarped boxes render as rows times columns and
   sampling grids are built by broadcasting. Elsewhere the choices with
   fewer ops win.
+- :func:`traced_whole`: under ``torch.compile`` an augment's call is traced
+  into the caller's graph, except on the CPU, where it runs eagerly (one
+  deliberate graph break): inductor takes tens of seconds to compile it
+  there and its compiled call is no faster than the eager one
+  (docs/benchmarks.md, "Under torch.compile").
 """
 import torch
 
@@ -25,3 +30,10 @@ def arithmetic_bound(device: torch.device) -> bool:
     """Whether a call on ``device`` costs its arithmetic rather than its
     launches: the CPU."""
     return device.type == 'cpu'
+
+
+def traced_whole(device: torch.device) -> bool:
+    """Whether ``torch.compile`` traces an augment's call on ``device``
+    into the graph (else the call runs eagerly): everywhere but on the
+    CPU."""
+    return device.type != 'cpu'
