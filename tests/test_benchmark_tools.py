@@ -17,9 +17,10 @@ from mmmiamix.experiments import benchmarks
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TOOLS = osp.join(REPO, 'tools')
 
-AUGMENTS = ('MiAMix (defaults)', "MiAMix(render='dense')", 'FMix', 'GridMix',
-            'GMix', 'AGMix', 'SaliencyMix', 'mmpretrain Mixup',
-            'mmpretrain CutMix')
+SYNC_FREE = 'MiAMix (sync-free path)'
+AUGMENTS = ('MiAMix (defaults)', SYNC_FREE, 'FMix', 'GridMix', 'GMix',
+            'AGMix', 'SaliencyMix', 'SmoothMix', 'ResizeMix',
+            'mmpretrain Mixup', 'mmpretrain CutMix')
 
 
 def run(args, **env):
@@ -54,10 +55,15 @@ def test_benchmark_ops_only(tmp_path):
     # mmpretrain's Mixup is a handful of ops (9 when this was written)
     assert res['small']['mmpretrain Mixup']['max'] < 20
     # the sync-free path records no syncing op at any size
-    dense = res['scaling']["MiAMix(render='dense')"]
+    dense = res['scaling'][SYNC_FREE]
     assert set(dense) == {'8x3x32x32', '100x3x32x32'}
     assert all(r['sync'] == [] for r in dense.values())
-    assert res['small']["MiAMix(render='dense')"]['sync'] == []
+    assert res['small'][SYNC_FREE]['sync'] == []
+    # counted on meta tensors, the GPU's path: no CPU-only host read, and
+    # fewer ops than the CPU's own path (separable boxes, band select)
+    assert res['small']['MiAMix (defaults)']['sync'] != []
+    assert dense['8x3x32x32']['max'] < \
+        res['scaling']['MiAMix (defaults)']['8x3x32x32']['max']
     assert res['checks']['sync_free'] is True
     assert res['checks']['ops_max'] == max(r['max'] for r in dense.values())
     assert res['checks']['ops_le_300'] == (res['checks']['ops_max'] <= 300)
@@ -126,7 +132,8 @@ def test_gpu_check_logic_on_cpu(tmp_path):
     printed = json.loads(block.split('```json')[1].split('```')[0])
     report = json.loads(out.read_text())
     assert set(report) == set(printed) == {'env', 'calls', 'training',
-                                           'graph', 'wall_s'}
+                                           'graph', 'compiled', 'wall_s'}
+    assert report['compiled'] == []  # not with --quick
     assert 'skipped' in report['graph']  # CUDA graphs need CUDA
     assert report['env']['device'] == 'cpu' and report['env']['quick']
     assert report['env']['mmmiamix'] == 'mmmiamix'  # this checkout's code
@@ -192,7 +199,7 @@ def test_benchmark_targets_follow_the_ratios(monkeypatch, capsys):
     bm = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bm)
     ms = {'MiAMix': 3.0, 'mmpretrain Mixup': 1.5, 'reference loop': 60.0,
-          'floor add(x, xp)': 1.0}
+          'floor add(x, xp)': 1.0, 'MiAMix, sync-free path': 4.0}
     monkeypatch.setattr(bm, 'bench_ops', lambda *a: {})
     monkeypatch.setattr(bm, 'print_ops', lambda *a: None)
     monkeypatch.setattr(bm, 'bench_size', lambda *a: dict(ms))
@@ -204,9 +211,40 @@ def test_benchmark_targets_follow_the_ratios(monkeypatch, capsys):
     assert res['ratios']['miamix_over_mixup_64x224'] == 2.0
     assert res['ratios']['reference_over_miamix_100x32'] == 20.0
     verdicts = dict(re.findall(r'^  (MiAMix / mmpretrain Mixup|reference '
-                               r'loop / MiAMix|MiAMix / blend floor).*'
+                               r'loop / MiAMix|MiAMix / blend floor|'
+                               r'sync-free path / CPU path).*'
                                r': (MET|MISSED)$', out, re.M))
     assert verdicts == {'MiAMix / mmpretrain Mixup': 'MISSED',
                         'reference loop / MiAMix': 'MET',
-                        'MiAMix / blend floor': 'MET'}
+                        'MiAMix / blend floor': 'MET',
+                        'sync-free path / CPU path': 'MET'}  # 4 / 3
     assert 'training step' not in out  # --skip-train
+
+
+def test_compiled_table_from_stand_in_processes(monkeypatch, capsys):
+    """--compiled prints one row per augment and size from the figures of
+    its process (stand-ins here: a real cold compile takes tens of
+    seconds), errors included."""
+    spec = importlib.util.spec_from_file_location(
+        'benchmark_mixing', osp.join(TOOLS, 'benchmark_mixing.py'))
+    bm = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bm)
+    asked = []
+
+    def fake(name, b, h, w, device):
+        asked.append((name, b, h, w))
+        if name == 'GMix':
+            return dict(name=name, error=['RuntimeError: boom'])
+        return dict(name=name, size=f'{b}x3x{h}x{w}', eager_ms=2.0,
+                    compiled_ms=2.1, traced=dict(
+                        compile_s=30.0, ms=1.5, kernels=60, aten_calls=20,
+                        graphs=1, graph_breaks=[], recompiles_second_call=0,
+                        recompiles_new_batch=1))
+
+    monkeypatch.setattr(bm, 'measure_in_process', fake)
+    rows = bm.compiled_table(bm.torch.device('cpu'), quick=False)
+    out = capsys.readouterr().out
+    assert len(rows) == len(asked) == 2 * len(bm.COMPILED)
+    assert '| MiAMix | 64x3x224x224 | 2.00 | 2.10 | 30.0 | 1.50 | 60 | 20 ' \
+        '| 1 | 0 | 0, 1 |' in out
+    assert "| GMix | 16x3x32x32 | error: ['RuntimeError: boom'] |" in out

@@ -3,7 +3,9 @@
 Prints, for (B, H, W) in (100, 32, 32), (100, 64, 64) and (64, 224, 224), on
 CPU and on CUDA when present, the median ms per batch of:
 
-- MiAMix (default arguments, ``render='auto'``);
+- MiAMix (default arguments) and MiAMix on the sync-free path (the choices
+  a GPU takes, :mod:`mmmiamix.core.host`, here on the CPU: no host reads,
+  boxes at warped coordinates, FMix's sort, the selecting blend);
 - every single method: MiAMix restricted to one method (``methods=(m,),
   method_weights=(1,)``) and the single-method classes FMix, GridMix, GMix,
   AGMix, SaliencyMix (``alpha=1``);
@@ -18,14 +20,21 @@ CPU and on CUDA when present, the median ms per batch of:
   with the keep mask: ``torch.lerp(x_partner, x, keep, out=out)``;
 
 and, first (alone with ``--ops-only``: seconds), the cost of a call on a
-GPU as the host sees it: for every augment above (MiAMix with defaults and
-on its sync-free path ``render='dense'``, FMix, GridMix, GMix, AGMix,
-SaliencyMix, mmpretrain ``Mixup``/``CutMix``) the aten ops one call
+GPU as the host sees it: for every augment above (MiAMix with defaults on
+this device and on its sync-free path, counted on ``meta`` tensors, which
+take a GPU's code path; FMix, GridMix, GMix, AGMix, SaliencyMix, SmoothMix,
+ResizeMix, mmpretrain ``Mixup``/``CutMix``) the aten ops one call
 dispatches (views included; each is a kernel launch on CUDA) and the host
 time of a call at 8x3x32x32 on ``--host-threads`` (default 1) thread, the
 MiAMix op counts at 8, 100, 256 x3x32x32 and 32, 128 x3x224x224, and the
-ops among them that would sync the host on CUDA
-(:mod:`mmmiamix.utils.profiling`);
+host reads among them (:mod:`mmmiamix.utils.profiling`);
+
+with ``--compiled``, every augment under ``torch.compile`` (inductor)
+against eager at 16x3x32x32 and 64x3x224x224, each in a fresh process
+(:mod:`mmmiamix.experiments.compiled`): eager and compiled ms as users get
+them, and the call traced whole (as on a GPU): cold compile seconds, ms,
+inductor's generated kernels, aten calls left, graphs, breaks and
+recompilations;
 
 then the training cost of MiAMix: a ResNet-18 CIFAR step (mmpretrain
 ``ResNet_CIFAR`` depth 18 + global pooling + linear head, soft-target cross
@@ -48,16 +57,26 @@ Usage::
 
     python tools/benchmark_mixing.py [--quick] [--device cpu|cuda|all]
         [--threads N] [--out results.json] [--skip-train]
-        [--ops-only] [--host-threads N]
+        [--ops-only] [--host-threads N] [--compiled]
 """
 import argparse
+import contextlib
 import json
 import os
 import time
 
 import torch
 
-from mmmiamix.core import AGMix, FMix, GMix, GridMix, MiAMix, SaliencyMix
+from mmmiamix.core import (
+    AGMix,
+    FMix,
+    GMix,
+    GridMix,
+    MiAMix,
+    ResizeMix,
+    SaliencyMix,
+    SmoothMix,
+)
 from mmmiamix.core.reference import reference_apply, reference_loop
 from mmmiamix.experiments.benchmarks import (
     OPS_SMALL,
@@ -68,13 +87,20 @@ from mmmiamix.experiments.benchmarks import (
     measure_ops,
     ops_checks,
     round_robin,
+    sync_free_choices,
     target_rows,
     verdict,
 )
+from mmmiamix.experiments.compiled import AUGMENTS as COMPILED
+from mmmiamix.experiments.compiled import measure_in_process
 from mmmiamix.utils.profiling import host_time
 
 SIZES = ((100, 32, 32), (100, 64, 64), (64, 224, 224))
 SINGLE = ('mixup', 'cutmix', 'fmix', 'gridmix', 'gmix', 'agmix')
+SINGLE_CLASSES = (FMix, GridMix, GMix, AGMix, SaliencyMix, SmoothMix,
+                  ResizeMix)
+#: (B, H, W) of the compiled figures
+COMPILED_SIZES = ((16, 32, 32), (64, 224, 224))
 
 TARGETS = {
     'miamix_over_mixup_64x224': (
@@ -83,6 +109,8 @@ TARGETS = {
         'reference loop / MiAMix, 100x3x32x32', '>=', 10.0),
     'miamix_over_floor_64x224': ('MiAMix / blend floor, 64x3x224x224', '<=',
                                  5.0),
+    'sync_free_over_own_64x224': (
+        'sync-free path / CPU path, eager, 64x3x224x224', '<=', 1.5),
     'train_cost': ('training step MiAMix / vanilla, ResNet-18 CIFAR b100',
                    '<=', None),  # 1.01 on CPU, 1.03 on CUDA
     'cuda_ms_128x224': ('MiAMix ms at 128x3x224x224 (CUDA)', '<=', 1.0),
@@ -98,10 +126,16 @@ def bench_size(b, h, w, device, quick):
     cands = {}
     miamix = MiAMix()
     cands['MiAMix'] = (lambda: miamix(x, y), None)
+
+    def sync_free():
+        with sync_free_choices():
+            return miamix(x, y)
+
+    cands['MiAMix, sync-free path'] = (sync_free, None)
     for m in SINGLE:
         aug = MiAMix(methods=(m, ), method_weights=(1, ))
         cands[f'MiAMix[{m}]'] = ((lambda a: lambda: a(x, y))(aug), None)
-    for cls in (FMix, GridMix, GMix, AGMix, SaliencyMix):
+    for cls in SINGLE_CLASSES:
         aug = cls(alpha=1.0)
         cands[cls.__name__] = ((lambda a: lambda: a(x, y))(aug), None)
     mixup, cutmix = Mixup(alpha=1.0), CutMix(alpha=1.0)
@@ -160,7 +194,7 @@ def bench_pair(b, h, w, device, quick):
 
 
 def check_no_sync(device):
-    """One MiAMix call (render='auto': the dense path) under
+    """One MiAMix call (its defaults: the sync-free path on CUDA) under
     ``torch.cuda.set_sync_debug_mode('error')``: raises on any host sync."""
     x, y = make_batch(128, 224, 224, device)
     aug = MiAMix()
@@ -196,16 +230,16 @@ def bench_cuda_128(device, quick):
 OPS_SIZES = ((8, 32, 32), (100, 32, 32), (256, 32, 32), (32, 224, 224),
              (128, 224, 224))
 OPS_SIZES_QUICK = ((8, 32, 32), (100, 32, 32))
-#: the sync-free render path of MiAMix (the target's path)
-SYNC_FREE = "MiAMix(render='dense')"
+#: MiAMix's sync-free path (the target's path), counted on meta tensors
+SYNC_FREE = 'MiAMix (sync-free path)'
 
 
 def ops_augments():
     """name -> augment ``fn(x, y)``: every augment the tool reports."""
     from mmpretrain.models.utils.batch_augments import CutMix, Mixup
 
-    augs = {'MiAMix (defaults)': MiAMix(), SYNC_FREE: MiAMix(render='dense')}
-    for cls in (FMix, GridMix, GMix, AGMix, SaliencyMix):
+    augs = {'MiAMix (defaults)': MiAMix(), SYNC_FREE: MiAMix()}
+    for cls in SINGLE_CLASSES:
         augs[cls.__name__] = cls()
     augs['mmpretrain Mixup'] = Mixup(alpha=1.0)
     # mmpretrain's CutMix pastes into its input in place; the values do
@@ -223,17 +257,19 @@ def bench_ops(device, quick, host_threads=1):
     small = {}
     x, y = make_batch(*OPS_SMALL, device)
     for name, aug in augs.items():
-        r = measure_ops(aug, x, y, draws)
+        free = name == SYNC_FREE
+        r = measure_ops(aug, x, y, draws, meta=free)
         torch.manual_seed(0)
-        r['host_ms'] = host_time(aug, x, y, repeats=repeats, warmup=2,
-                                 threads=host_threads)
+        with sync_free_choices() if free else contextlib.nullcontext():
+            r['host_ms'] = host_time(aug, x, y, repeats=repeats, warmup=2,
+                                     threads=host_threads)
         small[name] = r
     scaling = {name: {} for name in ('MiAMix (defaults)', SYNC_FREE)}
     for b, h, w in (OPS_SIZES_QUICK if quick else OPS_SIZES):
         x, y = make_batch(b, h, w, device)
         for name in scaling:
             scaling[name][f'{b}x3x{h}x{w}'] = measure_ops(
-                augs[name], x, y, 2 if quick else 3)
+                augs[name], x, y, 2 if quick else 3, meta=name == SYNC_FREE)
     checks = ops_checks(small, scaling[SYNC_FREE], SYNC_FREE)
     return dict(small=small, scaling=scaling, checks=checks,
                 host_threads=host_threads, draws=draws)
@@ -255,10 +291,10 @@ def print_ops(res, device):
               f"{', '.join(r['sync']) or 'none'} |")
     if device.type == 'cpu':
         print('\n  On the CPU, where a host read costs nothing, the '
-              'single-method classes read values\n  back (the blend\'s '
-              "finiteness check, FMix's band select), which they skip on "
-              'CUDA; the\n  compact path reads back on every device '
-              '(nonzero).')
+              'augments read values back\n  (the blend\'s finiteness '
+              "check, FMix's band select), which they skip on CUDA;\n  "
+              f'{SYNC_FREE} is counted on meta tensors (a GPU\'s path), '
+              'where any host read fails.')
     top = ', '.join(f'{op} {n}' for op, n in small[SYNC_FREE]['top'])
     print(f'\n  most frequent ops of one {SYNC_FREE} call: {top}')
     sizes = list(next(iter(scaling.values())))
@@ -301,6 +337,10 @@ def parse_args(argv=None):
     parser.add_argument('--host-threads', type=int, default=1,
                         help='torch.set_num_threads while timing the host '
                         'time of a call (default 1)')
+    parser.add_argument('--compiled', action='store_true',
+                        help='also every augment under torch.compile, one '
+                        'fresh process each (about 10 minutes; with --quick '
+                        'MiAMix and Mixup at 16x3x32x32)')
     parser.add_argument('--out', help='write every number to this JSON file')
     args = parser.parse_args(argv)
     devices = []
@@ -342,7 +382,39 @@ def mixing_tables(device, quick, res):
         m32['reference loop'] / m32['MiAMix']
     ratios['miamix_over_floor_64x224'] = \
         m224['MiAMix'] / m224['floor add(x, xp)']
+    ratios['sync_free_over_own_64x224'] = \
+        m224['MiAMix, sync-free path'] / m224['MiAMix']
     return ratios
+
+
+def compiled_table(device, quick):
+    """Every augment under torch.compile at COMPILED_SIZES, printed as a
+    markdown table; returns the figures."""
+    names = ('MiAMix', 'mmpretrain Mixup') if quick else COMPILED
+    sizes = COMPILED_SIZES[:1] if quick else COMPILED_SIZES
+    rows = []
+    print(f'\n## {device.type}: under torch.compile (inductor), each in a '
+          'fresh process (traced: the call traced whole, as on a GPU; '
+          'compile s cold, after a trivial compile)')
+    print('\n| augment | size | eager ms | compiled ms | traced: compile s '
+          '| ms | kernels | aten calls | graphs | breaks | recompiles '
+          '(2nd call, new batch) |')
+    print('| --- | --- |' + ' ---: |' * 9)
+    for b, h, w in sizes:
+        for name in names:
+            r = measure_in_process(name, b, h, w, device.type)
+            rows.append(r)
+            if 'error' in r:
+                print(f"| {name} | {b}x3x{h}x{w} | error: {r['error']} |")
+                continue
+            t = r['traced']
+            print(f"| {name} | {r['size']} | {r['eager_ms']:.2f} | "
+                  f"{r['compiled_ms']:.2f} | {t['compile_s']:.1f} | "
+                  f"{t['ms']:.2f} | {t['kernels']} | {t['aten_calls']} | "
+                  f"{t['graphs']} | {len(t['graph_breaks'])} | "
+                  f"{t['recompiles_second_call']}, "
+                  f"{t['recompiles_new_batch']} |")
+    return rows
 
 
 def cuda_tables(device, quick, res, ratios):
@@ -400,6 +472,8 @@ def bench_device(device, args):
     res['ops'] = bench_ops(device, args.quick, args.host_threads)
     print_ops(res['ops'], device)
     print(f'  ({time.perf_counter() - t0:.1f} s)')
+    if args.compiled:
+        res['compiled'] = compiled_table(device, args.quick)
     if args.ops_only:
         return res
     ratios = mixing_tables(device, args.quick, res)

@@ -1,7 +1,6 @@
 """The GPU check: MiAMix on one CUDA GPU, in < 5 minutes.
 
-Measures, with MiAMix at its defaults (``render='auto'``: the sync-free path
-on CUDA):
+Measures, with MiAMix at its defaults (on CUDA its sync-free path):
 
 - the call at 128x3x224x224 and 100x3x32x32: one warmed-up call under
   ``torch.cuda.set_sync_debug_mode('error')`` (any host-device sync raises;
@@ -20,7 +19,12 @@ on CUDA):
   generator state, ms per replay beside ms per eager call
   (``torch.utils.benchmark.Timer``), and the same with a custom
   ``torch.Generator`` (or the error it gets)
-  (:mod:`mmmiamix.experiments.cuda_graph`).
+  (:mod:`mmmiamix.experiments.cuda_graph`);
+- MiAMix and mmpretrain's ``Mixup`` under ``torch.compile`` at 16x3x32x32
+  and 128x3x224x224, each in a fresh process (eager and compiled ms, cold
+  compile seconds, inductor's kernels, aten calls left, graphs, breaks,
+  recompilations: :mod:`mmmiamix.experiments.compiled`); not with
+  ``--quick``.
 
 Prints one markdown block (a table and the JSON of every number) to paste
 into ``docs/benchmarks.md``. Exit status: 0 when every call ran without a
@@ -195,6 +199,40 @@ def check_training(device, quick):
     return {k: tr[k] for k in keep}
 
 
+def check_compiled(device):
+    """MiAMix and mmpretrain's Mixup under torch.compile, fresh processes
+    (see the module docstring)."""
+    from mmmiamix.experiments.compiled import measure_in_process
+    rows = []
+    for b, h, w in ((16, 32, 32), (128, 224, 224)):
+        for name in ('MiAMix', 'mmpretrain Mixup'):
+            t0 = time.perf_counter()
+            rows.append(measure_in_process(name, b, h, w, device.type))
+            print(f'# {name} {b}x3x{h}x{w} under torch.compile: '
+                  f'{time.perf_counter() - t0:.0f} s', flush=True)
+    return rows
+
+
+def compiled_lines(rows):
+    """The markdown table of :func:`check_compiled`."""
+    if not rows:
+        return []
+    lines = ['', '| under torch.compile | eager ms | compiled ms | traced: '
+             'compile s | ms | kernels | aten calls | graphs | recompiles '
+             '(2nd, new batch) |', '| --- |' + ' ---: |' * 8]
+    for r in rows:
+        if 'error' in r:
+            lines.append(f"| {r['name']} | error: {r['error']} |")
+            continue
+        t = r['traced']
+        lines.append(
+            f"| {r['name']} {r['size']} | {r['eager_ms']:.3f} | "
+            f"{r['compiled_ms']:.3f} | {t['compile_s']:.1f} | {t['ms']:.3f} "
+            f"| {t['kernels']} | {t['aten_calls']} | {t['graphs']} | "
+            f"{t['recompiles_second_call']}, {t['recompiles_new_batch']} |")
+    return lines
+
+
 def rounded(obj, digits=4):
     """``obj`` with every float rounded to ``digits`` significant digits."""
     if isinstance(obj, float):
@@ -248,7 +286,8 @@ def markdown(report):
         f"{tr['miamix_call_ms']:.3f} ms) | {tr['vanilla_ms']:.2f} | "
         f"{tr['miamix_ms']:.2f} | {tr['ratio_measured']:.3f} | "
         f"{tr['ratio_components']:.3f} |",
-    ] + graph_lines(report['graph']) + [
+    ] + graph_lines(report['graph']) + compiled_lines(
+        report.get('compiled')) + [
         '',
         'Targets (docs/design.md): no host sync; ≤ '
         f"{TARGETS['cuda_ms_128x224']} ms at 128×3×224×224 (on an H100); "
@@ -306,8 +345,9 @@ def main(argv=None):
     t0 = time.perf_counter()
     graph = check_graph(device, args.quick)
     print(f'# CUDA graph: {time.perf_counter() - t0:.1f} s', flush=True)
+    compiled = [] if args.quick else check_compiled(device)
     report = dict(env=env, calls=calls, training=training, graph=graph,
-                  wall_s=time.perf_counter() - start)
+                  compiled=compiled, wall_s=time.perf_counter() - start)
     print('\n----- paste into docs/benchmarks.md -----')
     print(markdown(report))
     print('----- end -----')

@@ -4,6 +4,7 @@ the ResNet-18 CIFAR training step, and the targets with their verdicts.
 ``tools/benchmark_mixing.py`` and ``tools/gpu_check.py`` print these; every
 time goes through :func:`mmmiamix.utils.profiling.call_ms`.
 """
+import contextlib
 import math
 import platform
 import statistics
@@ -14,8 +15,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..core import MiAMix
-from ..utils.profiling import call_ms, count_ops, sync_ops
+from ..core import MiAMix, host
+from ..utils.profiling import (
+    call_ms,
+    count_ops,
+    host_reads,
+    on_meta,
+    sync_ops,
+)
 
 NUM_CLASSES = 100
 #: the sync-free path's targets: aten ops per call at any batch size, host
@@ -23,6 +30,19 @@ NUM_CLASSES = 100
 OPS_TARGET = 300
 HOST_MS_TARGET = 2.0
 OPS_SMALL = (8, 32, 32)
+
+
+@contextlib.contextmanager
+def sync_free_choices():
+    """Within the block, calls on any device take the choices of a GPU
+    (:mod:`mmmiamix.core.host`: no host reads, fewest ops), so the CPU
+    measures the sync-free path's values, time and memory."""
+    saved = host.arithmetic_bound, host.host_reads_free
+    host.arithmetic_bound = host.host_reads_free = lambda device: False
+    try:
+        yield
+    finally:
+        host.arithmetic_bound, host.host_reads_free = saved
 
 
 def make_batch(b, h, w, device, seed=0):
@@ -68,20 +88,25 @@ def round_robin(cands, device, warmup, repeats, budget_s=None):
     return {name: statistics.median(t) for name, t in times.items()}
 
 
-def measure_ops(fn, x, y, draws, seed=0):
+def measure_ops(fn, x, y, draws, seed=0, meta=False):
     """Op counts of ``draws`` calls (one per seed) after one warm-up call
-    (which may do one-time work such as moving tables to the device).
+    (which may do one-time work such as moving tables to the device);
+    ``meta``: on ``meta`` copies of ``x, y``, the path of a GPU, and its
+    host reads by :func:`~mmmiamix.utils.profiling.host_reads` (any read of
+    a device value fails there) rather than by op names.
 
     Returns ``dict(min, max, counts, sync, top)``: the fewest and most ops,
     every call's total, the syncing ops seen in any call, and the 12 most
     frequent ops of the last call as ``(name, count)`` pairs."""
+    if meta:
+        x, y = on_meta((x, y))
     fn(x, y)
     totals, syncing = [], set()
     for i in range(draws):
         torch.manual_seed(seed + i)
         total, counts = count_ops(fn, x, y)
         totals.append(total)
-        syncing.update(sync_ops(counts))
+        syncing.update(host_reads(fn, x, y) if meta else sync_ops(counts))
     return dict(min=min(totals), max=max(totals), counts=totals,
                 sync=sorted(syncing), top=counts.most_common(12))
 
