@@ -23,7 +23,8 @@ numbers are also given without it.
 
 ``--path sync-free`` measures, on the CPU, the path a GPU takes (its
 choices of :mod:`mmmiamix.core.host`: no host reads, boxes at warped
-coordinates, FMix's sort); the default is each device's own.
+coordinates, FMix's sort, the selecting blend); the default is each
+device's own.
 
 Usage::
 
@@ -153,7 +154,7 @@ def main():
     print(f'# extra peak memory of one MiAMix call (path {args.path}),'
           ' in batch-sized float32 tensors (B x 3 x H x W); worst of 3 '
           'seeded draws; target <= 3 (docs/design.md)')
-    choices = sync_free_choices() if args.path == 'sync-free' else \
+    choices = sync_free_choices(gpu=True) if args.path == 'sync-free' else \
         contextlib.nullcontext()
     with choices:
         for device in devices:
