@@ -2,6 +2,7 @@
 parse, and the cheap ones run for real (the expensive ones, training on the
 paper's datasets, run on tiny data in test_tools.py and test_quickstart.py;
 the two install-and-run commands run in CI)."""
+import json
 import os
 import os.path as osp
 import re
@@ -144,6 +145,30 @@ def test_config_snippets(which):
     assert torch.isfinite(value)
 
 
+# `--help` of every python tool, in one process (each tool as __main__,
+# its folder first on sys.path as `python tools/x.py` has it): the exit
+# status and what it printed, per tool
+HELP = r'''
+import contextlib, io, json, os, runpy, sys
+res = {}
+for tool in sys.argv[1:]:
+    out, code = io.StringIO(), 'no exit'
+    sys.argv = [tool, '--help']
+    sys.path.insert(0, os.path.dirname(os.path.abspath(tool)))
+    try:
+        with contextlib.redirect_stdout(out):
+            runpy.run_path(tool, run_name='__main__')
+    except SystemExit as e:
+        code = e.code or 0
+    except BaseException as e:  # noqa
+        code = repr(e)
+    finally:
+        sys.path.pop(0)
+    res[tool] = [code, out.getvalue()]
+print('HELP ' + json.dumps(res))
+'''
+
+
 def test_commands_name_real_tools_and_configs():
     tools = set()
     for cmd in COMMANDS:
@@ -153,15 +178,20 @@ def test_commands_name_real_tools_and_configs():
                 tools.add(word)
             if word.startswith('configs/') and word.endswith('.py'):
                 Config.fromfile(osp.join(ROOT, word))  # loads
-    for tool in sorted(tools):
-        if tool.endswith('.py'):
-            proc = subprocess.run([sys.executable, tool, '--help'], cwd=ROOT,
-                                  env=_env(), capture_output=True, text=True,
-                                  timeout=120)
-            assert proc.returncode == 0, (tool, proc.stderr[-2000:])
-        else:
-            assert subprocess.run(['bash', '-n', tool], cwd=ROOT).returncode \
-                == 0
+    python = sorted(t for t in tools if t.endswith('.py'))
+    for tool in sorted(tools - set(python)):
+        assert subprocess.run(['bash', '-n', tool], cwd=ROOT).returncode \
+            == 0
+    proc = subprocess.run([sys.executable, '-c', HELP] + python, cwd=ROOT,
+                          env=_env(), capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = [x for x in proc.stdout.splitlines() if x.startswith('HELP ')]
+    helps = json.loads(line[-1][5:])
+    assert sorted(helps) == python
+    for tool, (code, out) in helps.items():
+        assert code == 0, (tool, code, proc.stderr[-2000:])
+        assert out.startswith('usage: '), (tool, out[:500])
 
 
 def _run(cmd, cwd):
