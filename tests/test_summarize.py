@@ -1,7 +1,9 @@
 """tools/summarize.py on fixture logs: one run per method (tests/
 fixtures_logs, as tools/train.py writes them) and a sweep of seeds written
 here, with every expected number computed by hand."""
+import contextlib
 import csv
+import io
 import json
 import os
 import os.path as osp
@@ -18,14 +20,32 @@ TOOLS = osp.join(REPO, 'tools')
 FIXTURES = osp.join(HERE, 'fixtures_logs')
 
 
+def _load_tool():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'summarize_tool', osp.join(TOOLS, 'summarize.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+TOOL = _load_tool()
+
+
 def _run(args, cwd):
-    env = dict(os.environ)
-    env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
-    proc = subprocess.run([sys.executable, osp.join(TOOLS, 'summarize.py')] +
-                          args, cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout
+    """tools/summarize.py's main in this process (its start-up, torch and
+    matplotlib, is most of a subprocess's time); what it printed. The
+    command line itself runs in test_method_dir_and_names and in
+    test_readme.py's summarize command."""
+    out = io.StringIO()
+    here = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out):
+            TOOL.main(args)
+    finally:
+        os.chdir(here)
+    return out.getvalue()
 
 
 def _table(text):
