@@ -142,9 +142,7 @@ def _load(path):
     return torch.load(path, map_location='cpu', weights_only=True)
 
 
-@pytest.fixture(scope='module')
-def tiny(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp('faults')
+def _make_tiny(tmp):
     tinydata.make_png_dataset(str(tmp / 'data'))
     cfg = tinydata.write_config(
         tmp / 'cfg.py', tmp / 'data', max_epochs=2,
@@ -154,9 +152,21 @@ def tiny(tmp_path_factory):
     return dict(tmp=tmp, cfg=cfg, prelude=str(prelude))
 
 
-@pytest.fixture(scope='module')
-def runs(tiny):
-    tmp, cfg, py = tiny['tmp'], tiny['cfg'], sys.executable
+def _bare_checkpoint(ref, tmp):
+    """ref's epoch_1.pth without its random states."""
+    src = _load(osp.join(ref, 'epoch_1.pth'))
+    del src['random_states']
+    bare = str(tmp / 'epoch_1_bare.pth')
+    torch.save(src, bare)
+    return bare
+
+
+def _build_runs(tmp, prefetched):
+    """The sequence of the module docstring (and, beside its step 3, the
+    resume from ref's epoch_1.pth without random states): the tiny setup
+    and what each step left."""
+    tiny = _make_tiny(tmp)
+    cfg, py = tiny['cfg'], sys.executable
     ref, work = str(tmp / 'ref'), str(tmp / 'work')
     res = {}
     # 1. and 2. (killed mid-epoch 2; 6 iterations per epoch) side by side
@@ -165,9 +175,14 @@ def runs(tiny):
                        tmp, FAULT_KILL_AT_STEP=9)
     res['ref'] = _finish(started)
     res['after_kill'] = sorted(os.listdir(work))
-    # 3. resumed, killed while writing epoch_2.pth
+    # 3. resumed, killed while writing epoch_2.pth; beside it, ref resumed
+    # from its epoch_1.pth stripped of the random states
+    bare = _start([py, TRAIN, cfg, '--work-dir', str(tmp / 'bare'),
+                   '--resume', _bare_checkpoint(ref, tmp), '--no-validate'],
+                  tmp)
     res['save'] = _run([py, tiny['prelude'], TRAIN, cfg, '--work-dir', work,
                         '--resume'], tmp, FAULT_KILL_SAVING='epoch_2.pth')
+    res['bare'] = _finish(bare)
     res['after_save'] = sorted(os.listdir(work))
     with open(osp.join(work, 'last_checkpoint')) as f:
         res['last_after_save'] = f.read().strip()
@@ -181,8 +196,21 @@ def runs(tiny):
     # 5. auto-resume falls back to epoch_1.pth and finishes
     res['resume'] = _run([py, TRAIN, cfg, '--work-dir', work, '--resume'],
                          tmp)
-    res.update(ref_dir=ref, work=work)
-    return res
+    res.update(ref_dir=ref, work=work, bare_dir=str(tmp / 'bare'))
+    return dict(tiny=tiny, runs=res)
+
+
+PREFETCH = {'runs': _build_runs, 'tiny': _build_runs}
+
+
+@pytest.fixture(scope='module')
+def tiny(prefetched):
+    return prefetched(_build_runs)['tiny']
+
+
+@pytest.fixture(scope='module')
+def runs(prefetched):
+    return prefetched(_build_runs)['runs']
 
 
 def test_killed_mid_epoch_keeps_last_checkpoint(runs):
@@ -254,19 +282,13 @@ def test_resume_is_exact(runs):
         runs['resume'][1]
 
 
-def test_resume_without_restoring_differs(runs, tiny):
+def test_resume_without_restoring_differs(runs):
     """The equality above is not trivial: resumed from the same epoch_1.pth
     without its random states, epoch 2 draws other masks."""
-    src = _load(osp.join(runs['ref_dir'], 'epoch_1.pth'))
-    del src['random_states']
-    bare = str(tiny['tmp'] / 'epoch_1_bare.pth')
-    torch.save(src, bare)
-    rc, out = _run([sys.executable, TRAIN, tiny['cfg'], '--work-dir',
-                    str(tiny['tmp'] / 'bare'), '--resume', bare,
-                    '--no-validate'], tiny['tmp'])
+    rc, out = runs['bare']
     assert rc == 0, out[-3000:]
     assert 'holds no random states' in out
-    ref, got = _losses(runs['ref_dir']), _losses(str(tiny['tmp'] / 'bare'))
+    ref, got = _losses(runs['ref_dir']), _losses(runs['bare_dir'])
     assert [got[s] for s in range(7, 13)] != [ref[s] for s in range(7, 13)]
 
 

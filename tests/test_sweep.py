@@ -133,9 +133,7 @@ def test_parse_errors():
         plan.parse_methods(['vanilla', 'vanilla'])
 
 
-@pytest.fixture(scope='module')
-def tiny(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp('sweep')
+def _make_tiny(tmp):
     data = tmp / 'data'
     tinydata.make_png_dataset(str(data), num_classes=3, per_class=4)
     tinydata.make_cifar_c_from_pngs(str(data), str(tmp / 'cifar_c'),
@@ -147,6 +145,36 @@ def tiny(tmp_path_factory):
     cwd.mkdir()
     return dict(tmp=tmp, data=data, cfg=cfg, cwd=cwd,
                 cifar_c=str(tmp / 'cifar_c'))
+
+
+def _build_sweep(tmp, prefetched):
+    """The tiny setup, and a real sweep over it: vanilla and Mixup, seed 3,
+    one epoch, two jobs at once, then robustness on the CIFAR-C folder."""
+    tiny = _make_tiny(tmp)
+    work = tiny['tmp'] / 'work'
+    before = _snapshot(str(tiny['tmp']), str(work))
+    args = [tiny['cfg'], '--methods', 'vanilla', 'Mixup', '--seeds', '3',
+            '--work-dir', str(work), '--jobs', '2', '--corrupted',
+            tiny['cifar_c'], '--corruptions', 'fog', '--robustness-args',
+            '--num-workers 0 --batch-size 8', '--cfg-options',
+            'train_cfg.max_epochs=1']
+    _, out, _ = _sweep(args, tiny['cwd'])
+    after = _snapshot(str(tiny['tmp']), str(work))
+    return dict(tiny=tiny, swept=dict(work=work, out=out, args=args,
+                                      new=after - before))
+
+
+PREFETCH = {'tiny': _build_sweep, 'swept': _build_sweep}
+
+
+@pytest.fixture(scope='module')
+def tiny(prefetched):
+    return prefetched(_build_sweep)['tiny']
+
+
+@pytest.fixture(scope='module')
+def swept(prefetched):
+    return prefetched(_build_sweep)['swept']
 
 
 def _snapshot(root, skip):
@@ -198,22 +226,6 @@ def test_bad_arguments(tiny):
     with pytest.raises(SystemExit, match='--partition'):
         sweep.main([tiny['cfg'], '--methods', 'vanilla', '--dry-run',
                     '--launcher', 'slurm'])
-
-
-@pytest.fixture(scope='module')
-def swept(tiny):
-    """A real sweep: vanilla and Mixup, seed 3, one epoch, two jobs at
-    once, then robustness on the CIFAR-C folder."""
-    work = tiny['tmp'] / 'work'
-    before = _snapshot(str(tiny['tmp']), str(work))
-    args = [tiny['cfg'], '--methods', 'vanilla', 'Mixup', '--seeds', '3',
-            '--work-dir', str(work), '--jobs', '2', '--corrupted',
-            tiny['cifar_c'], '--corruptions', 'fog', '--robustness-args',
-            '--num-workers 0 --batch-size 8', '--cfg-options',
-            'train_cfg.max_epochs=1']
-    _, out, _ = _sweep(args, tiny['cwd'])
-    after = _snapshot(str(tiny['tmp']), str(work))
-    return dict(work=work, out=out, args=args, new=after - before)
 
 
 def test_real_sweep(swept):

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from mmmiamix.experiments import summary
+from mmmiamix.experiments import launch, summary
 
 pytest.importorskip('submitit')
 
@@ -47,6 +47,7 @@ custom_hooks = []
 def _env(**extra):
     env = dict(os.environ, OMP_NUM_THREADS='1')
     env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
+    env[launch.POLL_ENV] = '0.5'  # the stand-in Slurm answers at once
     env.update(extra)
     return env
 
@@ -98,18 +99,28 @@ def _mid_way(work):
     return bool(done) and bool(part)
 
 
-@pytest.fixture(scope='module')
-def base(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp('submitit')
+def _build_base(tmp, prefetched):
     return tmp, _base_config(tmp / 'base.py')
 
 
-@pytest.fixture(scope='module')
-def uninterrupted(base):
-    tmp, cfg = base
+def _build_uninterrupted(tmp, prefetched):
+    _, cfg = prefetched(_build_base)
     work = tmp / 'whole'
     proc = _sweep(cfg, work)
     return work, proc.stdout
+
+
+PREFETCH = {}  # filled below, fixture by fixture
+
+
+@pytest.fixture(scope='module')
+def base(prefetched):
+    return prefetched(_build_base)
+
+
+@pytest.fixture(scope='module')
+def uninterrupted(prefetched):
+    return prefetched(_build_uninterrupted)
 
 
 def test_uninterrupted_sweep(uninterrupted):
@@ -156,11 +167,11 @@ def test_killed_and_called_again(base, uninterrupted):
     assert _table(work) == _table(uninterrupted[0])
 
 
-def test_a_failed_run_is_reported_and_the_others_go_on(base, tmp_path):
-    tmp, cfg = base
-    work = tmp_path / 'fail'
-    # an unknown option breaks one method's runs only
-    bad = tmp_path / 'bad.py'
+def _build_failed_run(tmp, prefetched):
+    """A sweep of vanilla and a config that breaks (an unknown option)."""
+    _, cfg = prefetched(_build_base)
+    work = tmp / 'fail'
+    bad = tmp / 'bad.py'
     bad.write_text(f"_base_ = [{cfg!r}]\nmodel = dict(backbone=dict("
                    "depth=7))\n")
     proc = subprocess.run(
@@ -168,6 +179,19 @@ def test_a_failed_run_is_reported_and_the_others_go_on(base, tmp_path):
          'vanilla', str(bad), '--seeds', '0', '--jobs', '2', '--work-dir',
          str(work), '--cfg-options', 'train_cfg.max_epochs=1'],
         env=_env(), capture_output=True, text=True, timeout=600)
+    return work, proc
+
+
+PREFETCH.update(base=_build_base, uninterrupted=_build_uninterrupted)
+
+
+@pytest.fixture(scope='module')
+def failed_run(prefetched):
+    return prefetched(_build_failed_run)
+
+
+def test_a_failed_run_is_reported_and_the_others_go_on(failed_run):
+    work, proc = failed_run
     assert proc.returncode == 1, proc.stdout + proc.stderr
     lines = {x.split()[1]: x for x in proc.stdout.splitlines()
              if x.startswith('[')}
@@ -225,6 +249,7 @@ exec "$@" > "$(sub "$out")" 2> "$(sub "$err")"
 SACCT = r'''#!/bin/bash
 # stand-in sacct: the array is RUNNING until its tasks have run
 state=@STATE@
+echo called >> "$state/sacct_calls"
 echo 'JobID|State|NodeList'
 while [ $# -gt 0 ]; do
   if [ "$1" = -j ]; then
@@ -247,10 +272,10 @@ def _stand_ins(bin_dir, state):
         path.chmod(path.stat().st_mode | stat.S_IEXEC)
 
 
-def test_slurm_job_array_with_stand_ins(base, tmp_path):
-    tmp, cfg = base
-    bin_dir, state, work = tmp_path / 'bin', tmp_path / 'state', \
-        tmp_path / 'work'
+def _build_slurm_array(tmp, prefetched):
+    """One sweep of 2 runs through the stand-in Slurm commands."""
+    _, cfg = prefetched(_build_base)
+    bin_dir, state, work = tmp / 'bin', tmp / 'state', tmp / 'work'
     _stand_ins(bin_dir, state)
     env = dict(PATH=f'{bin_dir}{os.pathsep}{os.environ["PATH"]}')
     proc = subprocess.run(
@@ -260,6 +285,22 @@ def test_slurm_job_array_with_stand_ins(base, tmp_path):
          '--time', '30', '--cpus-per-task', '2', '--srun-args=--exclusive',
          '--cfg-options', 'train_cfg.max_epochs=1'],
         env=_env(**env), capture_output=True, text=True, timeout=600)
+    return state, work, proc
+
+
+PREFETCH.update(failed_run=_build_failed_run)
+
+
+@pytest.fixture(scope='module')
+def slurm_array(prefetched):
+    return prefetched(_build_slurm_array)
+
+
+PREFETCH.update(slurm_array=_build_slurm_array)
+
+
+def test_slurm_job_array_with_stand_ins(slurm_array):
+    state, work, proc = slurm_array
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
     assert 'submitted Slurm job array 1000 (2 runs)' in proc.stdout
     script = (state / 'sbatch_1000.sh').read_text()
@@ -299,8 +340,16 @@ def test_slurm_rerun_waits_for_live_jobs(base, tmp_path):
          'vanilla', '--seeds', '0', '--work-dir', str(work), '--launcher',
          'slurm', '--partition', 'gpu'], env=_env(**env),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    time.sleep(15)
+    # it asks sacct again and again (polls 0.5 s apart, sacct at most
+    # every 2 s) and neither ends nor submits while the job lives
+    calls = state / 'sacct_calls'
+    deadline = time.time() + 120
+    while not calls.exists() or len(calls.read_text().split()) < 3:
+        assert proc.poll() is None, proc.stdout.read()[-4000:]
+        assert time.time() < deadline, 'sacct was not asked again'
+        time.sleep(0.2)
     assert proc.poll() is None  # waiting for job 999_0
+    assert not (state / 'next').exists()
     # job 999_0 ends: its result appears, sacct says COMPLETED
     paths = JobPaths(str(work / '.submitit' / '%j'), job_id='999_0',
                      task_id=0)

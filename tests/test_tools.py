@@ -49,10 +49,8 @@ def _free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope='module')
-def trained(tmp_path_factory):
+def _build_trained(tmp, prefetched):
     """Train 1 epoch, resume to epoch 2, test; return paths and outputs."""
-    tmp = tmp_path_factory.mktemp('tools')
     data = tmp / 'data'
     tinydata.make_png_dataset(str(data))
     cfg = tinydata.write_config(
@@ -72,6 +70,14 @@ def trained(tmp_path_factory):
                  '--out', str(metrics_file)], cwd=tmp)
     return dict(tmp=tmp, data=data, cfg=cfg, work=work, out1=out1, out2=out2,
                 out3=out3, first=ckpts_after_first, metrics=metrics_file)
+
+
+PREFETCH = {'trained': _build_trained}
+
+
+@pytest.fixture(scope='module')
+def trained(prefetched):
+    return prefetched(_build_trained)
 
 
 def test_train_one_epoch(trained):
