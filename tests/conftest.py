@@ -9,8 +9,8 @@ fresh temporary folder is therefore *prefetched*: its module names it in
 
 and the fixture returns ``prefetched(build)``. After collection, the builds
 of the fixtures that selected tests use are queued in the order of their
-first use, and one worker thread runs them, one after the other, while
-pytest runs the tests before them. ``prefetched(build)`` returns the
+first use, and :data:`WORKERS` worker threads run them, each one build
+after the other, while pytest runs the tests before them. ``prefetched(build)`` returns the
 build's value: at once when it is done, after waiting when the worker runs
 it, or by running it here and now when the worker has not started it. A
 build runs once per session; an exception in it is raised in every fixture
@@ -30,6 +30,9 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tinydata  # noqa: E402
 
+#: builds at once (each mostly one single-threaded subprocess at a time):
+#: with pytest's own thread, enough to keep two cores busy
+WORKERS = 2
 #: prefetched fixtures of conftest itself (used by several modules)
 PREFETCH = {'quick_one_epoch': tinydata.build_quick_one_epoch}
 
@@ -51,7 +54,7 @@ class Prefetcher:
         self._queue = []
         self._lock = threading.Lock()
         self._stop = False
-        self._thread = None
+        self._threads = []
         self.factory = None
 
     def queue(self, fn):
@@ -64,17 +67,19 @@ class Prefetcher:
         self.factory = factory
         if os.environ.get('MMMIAMIX_TESTS_PREFETCH', '1') == '0':
             return
-        self._thread = threading.Thread(target=self._work, daemon=True,
-                                        name='prefetch')
-        self._thread.start()
+        for i in range(WORKERS):
+            thread = threading.Thread(target=self._work, daemon=True,
+                                      name=f'prefetch-{i}')
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self):
-        """No further builds; wait for the one running (its subprocesses
+        """No further builds; wait for those running (their subprocesses
         have timeouts)."""
         with self._lock:
             self._stop = True
-        if self._thread is not None:
-            self._thread.join()
+        for thread in self._threads:
+            thread.join()
 
     def _claim(self, fn):
         """The build of ``fn`` if the caller is to run it (not started)."""

@@ -356,9 +356,7 @@ def test_lightning_callback_batches_and_bad_input():
         MixingCallback(core.MiAMix(num_classes=K), off_epoch=-1)
 
 
-def test_integrations_import_lightning_lazily_and_without_openmmlab():
-    """A timm or Lightning user may have no OpenMMLab stack: the core and
-    the integrations import without it, and Lightning only on demand."""
+def _build_lazy_import(tmp, prefetched):
     env = dict(os.environ, PYTHONPATH=ROOT)
     code = ('import sys; sys.modules["mmpretrain"] = None; '  # not there
             'import mmmiamix.integrations as i; '
@@ -366,6 +364,20 @@ def test_integrations_import_lightning_lazily_and_without_openmmlab():
             'assert "pytorch_lightning" not in sys.modules; '
             'assert "mmengine" not in sys.modules; '
             'i.MixingCallback; assert "lightning" in sys.modules')
-    proc = subprocess.run([sys.executable, '-c', code], env=env, cwd=ROOT,
+    return subprocess.run([sys.executable, '-c', code], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+PREFETCH = {'lazy_import': _build_lazy_import}
+
+
+@pytest.fixture(scope='module')
+def lazy_import(prefetched):
+    return prefetched(_build_lazy_import)
+
+
+def test_integrations_import_lightning_lazily_and_without_openmmlab(
+        lazy_import):
+    """A timm or Lightning user may have no OpenMMLab stack: the core and
+    the integrations import without it, and Lightning only on demand."""
+    assert lazy_import.returncode == 0, lazy_import.stderr[-2000:]

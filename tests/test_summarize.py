@@ -120,9 +120,9 @@ def _rob(gn1, gn2, fog1, fog2, **extra):
     return res
 
 
-@pytest.fixture
-def sweep_dir(tmp_path):
-    root = tmp_path / 'sweep'
+def _make_sweep_dir(root):
+    """A sweep of vanilla (2 seeds) and MiAMix (3 finished, 1 running)
+    under ``root``."""
     # vanilla: 2 seeds, iteration times 0.10 and 0.12 (mean 0.11)
     _write_run(root / 'vanilla' / 'seed_0', [50, 60, 70, 80, 90], 0.10,
                robustness=_rob(80, 60, 70, 50))
@@ -140,6 +140,28 @@ def sweep_dir(tmp_path):
         json.dump(dict(methods=[dict(label='vanilla'),
                                 dict(label='MiAMix')]), f)
     return root
+
+
+@pytest.fixture
+def sweep_dir(tmp_path):
+    return _make_sweep_dir(tmp_path / 'sweep')
+
+
+def _build_bad_baseline(tmp, prefetched):
+    """The command line with a baseline that is no method."""
+    env = dict(os.environ, PYTHONPATH=REPO)
+    return subprocess.run(
+        [sys.executable, osp.join(TOOLS, 'summarize.py'),
+         str(_make_sweep_dir(tmp / 'sweep')), '--baseline', 'nope'],
+        capture_output=True, text=True, env=env, timeout=120)
+
+
+PREFETCH = {'bad_baseline': _build_bad_baseline}
+
+
+@pytest.fixture(scope='module')
+def bad_baseline(prefetched):
+    return prefetched(_build_bad_baseline)
 
 
 def test_seeds_mean_std_n(sweep_dir, tmp_path):
@@ -205,18 +227,14 @@ def test_unfinished_and_partial(sweep_dir, tmp_path):
     assert rows['vanilla'][6] == '74.17 ± 12.96 (partial)'
 
 
-def test_method_dir_and_names(sweep_dir, tmp_path):
+def test_method_dir_and_names(sweep_dir, tmp_path, bad_baseline):
     # a method dir of seed_* runs, and NAME=DIR
     rows = _table(_run([f'base={sweep_dir / "vanilla"}',
                         str(sweep_dir / 'MiAMix'), '--baseline', 'base'],
                        tmp_path))
     assert list(rows) == ['base', 'MiAMix']
     assert rows['MiAMix'][5] == '1.20 ± 0.10'
-    env = dict(os.environ, PYTHONPATH=REPO)
-    proc = subprocess.run(
-        [sys.executable, osp.join(TOOLS, 'summarize.py'), str(sweep_dir),
-         '--baseline', 'nope'], capture_output=True, text=True, env=env,
-        timeout=120)
+    proc = bad_baseline  # the command line: an error exit naming it
     assert proc.returncode != 0 and 'nope' in proc.stderr
 
 
