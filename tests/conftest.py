@@ -10,11 +10,12 @@ fresh temporary folder is therefore *prefetched*: its module names it in
 and the fixture returns ``prefetched(build)``. After collection, the builds
 of the fixtures that selected tests use are queued in the order of their
 first use, and :data:`WORKERS` worker threads run them, each one build
-after the other, while pytest runs the tests before them. ``prefetched(build)`` returns the
-build's value: at once when it is done, after waiting when the worker runs
-it, or by running it here and now when the worker has not started it. A
-build runs once per session; an exception in it is raised in every fixture
-that asks for it. A build may ask for another (``prefetched(other)``).
+after the other, while pytest runs the tests before them.
+``prefetched(build)`` returns the build's value: at once when it is done,
+after waiting when a worker runs it, or by running it here and now when no
+worker has started it. A build runs once per session; an exception in it is
+raised in every fixture that asks for it. A build may ask for another
+(``prefetched(other)``).
 
 Builds run subprocesses with their output captured (nothing of a build
 reaches a test's captured output) and must not depend on what tests do.
