@@ -19,8 +19,12 @@ raised in every fixture that asks for it. A build may ask for another
 
 Builds run subprocesses with their output captured (nothing of a build
 reaches a test's captured output) and must not depend on what tests do.
-``MMMIAMIX_TESTS_PREFETCH=0`` turns the worker off: every build then runs
+``MMMIAMIX_TESTS_PREFETCH=0`` turns the workers off: every build then runs
 when its fixture is first needed, as pytest's own fixtures do.
+
+The tests in this process compute with one intra-op thread
+(:data:`THREADS`): beside the builds' processes, two OpenMP threads stall
+in spin-waits (a small training took ten times as long).
 """
 import os
 import sys
@@ -34,6 +38,8 @@ import tinydata  # noqa: E402
 #: builds at once (each mostly one single-threaded subprocess at a time):
 #: with pytest's own thread, enough to keep two cores busy
 WORKERS = 2
+#: torch's intra-op threads in this process
+THREADS = int(os.environ.get('MMMIAMIX_TESTS_THREADS', '1'))
 #: prefetched fixtures of conftest itself (used by several modules)
 PREFETCH = {'quick_one_epoch': tinydata.build_quick_one_epoch}
 
@@ -139,8 +145,12 @@ def pytest_sessionfinish(session):
 
 @pytest.fixture(scope='session', autouse=True)
 def _prefetch_worker(tmp_path_factory):
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(THREADS)
     PREFETCHER.start(tmp_path_factory)
     yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope='session')
