@@ -166,11 +166,11 @@ PAIRS = {
         'rounds', 1 / 60),
     # ------------------------------------------------------------ speed
     'aten ops': Pair(
-        r'dispatches (\d+) aten ops at any batch',
+        r'(\d+) aten ops (?:a call )?at any batch',
         'docs/benchmarks.md', r'\| ops per sync-free call \(`render=\'dense\'`'
         r'\), every size and draw \| \d+ \| \*\*(\d+)\*\* \|'),
     'aten ops, targets': Pair(
-        r'dispatches (\d+) aten ops at any batch',
+        r'(\d+) aten ops (?:a call )?at any batch',
         'docs/benchmarks.md', r'ops per call of the sync-free path ≤ 300 at '
         r'every batch size \| (\d+) at every size'),
     'training cost': Pair(
