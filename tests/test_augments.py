@@ -96,25 +96,45 @@ def test_batch_of_one(name):
 
 
 def test_through_cls_data_preprocessor():
+    """ClsDataPreprocessor hands the batch to MiAMix in training: rows with
+    the scores of two classes, whose pixels lie between their own image and
+    the partner's (the labelled classes' images), and never in validation.
+    """
     torch.manual_seed(0)
+    b = 8
     pre = ClsDataPreprocessor(
-        mean=[0, 0, 0], std=[255, 255, 255], num_classes=4,
+        mean=[0, 0, 0], std=[255, 255, 255], num_classes=b,
         batch_augments=dict(augments=dict(type='MiAMix')))
-    images = [torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8)
-              for _ in range(6)]
-    samples = [DataSample().set_gt_label(i % 4) for i in range(6)]
-    out = pre(dict(inputs=torch.stack(images), data_samples=samples),
-              training=True)
-    assert out['inputs'].shape == (6, 3, 32, 32)
+    images = torch.stack([torch.randint(0, 256, (3, 32, 32),
+                                        dtype=torch.uint8) for _ in range(b)])
+    plain = images.float() / 255
+    samples = [DataSample().set_gt_label(i) for i in range(b)]  # distinct
+    out = pre(dict(inputs=images, data_samples=samples), training=True)
+    assert out['inputs'].shape == (b, 3, 32, 32)
     scores = torch.stack([s.gt_score for s in out['data_samples']])
-    assert scores.shape == (6, 4)
-    assert torch.allclose(scores.sum(1), torch.ones(6))
+    assert scores.shape == (b, b)
+    assert torch.allclose(scores.sum(1), torch.ones(b))
+    two = (scores > 1e-6).sum(1) == 2
+    # p_self=0.1: nearly every sample takes another one as its partner
+    assert int(two.sum()) >= b // 2, scores
+    for i in two.nonzero().flatten().tolist():
+        own, other = scores[i].topk(2).indices.tolist()
+        assert i in (own, other)
+        j = other if own == i else own
+        low = torch.minimum(plain[i], plain[j]) - 1e-5
+        high = torch.maximum(plain[i], plain[j]) + 1e-5
+        x = out['inputs'][i]
+        assert ((x >= low) & (x <= high)).all()  # a blend of i and j
+        moved = (x - plain[i]).abs() > 1e-4
+        assert moved.any(), i  # pixels of the partner
+        # the partner's label weight is the share of its pixels, about
+        share = ((x - plain[i]) * (plain[j] - plain[i])).sum() / (
+            (plain[j] - plain[i]).pow(2).sum())
+        assert abs(float(share) - float(scores[i, j])) < 0.1
     # Validation batches are not mixed.
-    samples = [DataSample().set_gt_label(i % 4) for i in range(6)]
-    out = pre(dict(inputs=torch.stack(images), data_samples=samples),
-              training=False)
-    assert torch.allclose(out['inputs'] * 255,
-                          torch.stack(images).float(), atol=1e-3)
+    samples = [DataSample().set_gt_label(i) for i in range(b)]
+    out = pre(dict(inputs=images, data_samples=samples), training=False)
+    assert torch.allclose(out['inputs'], plain, atol=1e-6)
 
 
 @pytest.mark.parametrize('cfg, match', [

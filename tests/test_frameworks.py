@@ -33,6 +33,8 @@ N = 135  # 64 + 64 + 7: the last batch is odd (timm's Mixup refuses it)
 # initialised last BN of every block) needs a few more
 EPOCHS = 2
 TIMM_EPOCHS = 3
+# the bare loop's rate of mixed samples is counted over its mixed epochs
+BARE_EPOCHS = 3
 # a net that learned nothing scores ln 10 = 2.30 on the unmixed set
 LEARNED = 1.8
 
@@ -60,8 +62,8 @@ def train_set(tmp_path_factory):
 
 @pytest.fixture
 def calls(monkeypatch):
-    """Spy on MiAMix calls in this process: (enabled, batch size, mixed
-    rows) per call."""
+    """Spy on MiAMix calls in this process: (enabled, batch size, rows with
+    mixed labels, rows with moved pixels) per call."""
     return _spy(monkeypatch)
 
 
@@ -72,8 +74,12 @@ def _spy(monkeypatch):
     def spy(self, inputs, targets, *args, **kwargs):
         mixed, scores = original(self, inputs, targets, *args, **kwargs)
         plain = _smoothed(targets, scores.shape[1], self.label_smoothing)
-        rows = int((~torch.isclose(scores, plain, atol=1e-5).all(1)).sum())
-        record.append((self.enabled, inputs.shape[0], rows))
+        labels = ~torch.isclose(scores, plain, atol=1e-5).all(1)
+        moved = (mixed != inputs).flatten(1).any(1)
+        # a row whose label is mixed is a row whose pixels moved
+        assert not (labels & ~moved).any()
+        record.append((self.enabled, inputs.shape[0], int(labels.sum()),
+                       int(moved.sum())))
         return mixed, scores
 
     monkeypatch.setattr(core.MiAMix, '__call__', spy)
@@ -129,10 +135,10 @@ def test_timm_recipe_trains_and_switches_off(train_set, calls):
     scope = _run(['timm'], train_set, TIMM_EPOCHS)
     per_epoch = _epochs_of(calls, 3)
     assert len(per_epoch) == TIMM_EPOCHS
-    assert [b for _, b, _ in per_epoch[0]] == [64, 64, 7]
+    assert [b for _, b, _, _ in per_epoch[0]] == [64, 64, 7]
     for epoch in per_epoch[:-1]:  # mixed, label-smoothed
-        assert all(on and rows > 0 for on, _, rows in epoch)
-    assert all(not on and rows == 0 for on, _, rows in per_epoch[-1])
+        assert all(on and rows > 0 for on, _, rows, _ in epoch)
+    assert all(not on and rows == 0 for on, _, rows, _ in per_epoch[-1])
     # the last batch (7, odd) of the last epoch: smoothed one-hot targets
     assert scope['mixup_fn'].enabled is False
     assert scope['labels'].shape == (7, )
@@ -159,15 +165,24 @@ def test_torchvision_collate_snippet_trains(train_set):
 
 
 def test_bare_loop_snippet_trains(train_set, calls):
-    scope = _run(['a bare loop: after the loader'], train_set)
+    scope = _run(['a bare loop: after the loader'], train_set, BARE_EPOCHS)
     per_epoch = _epochs_of(calls, 3)
-    assert len(per_epoch) == EPOCHS
-    mixed = sum(rows for epoch in per_epoch[:-1] for _, _, rows in epoch)
-    total = sum(b for epoch in per_epoch[:-1] for _, b, _ in epoch)
-    # prob=0.8: about 80 % of the samples mixed (a few self-mixes count
-    # as unmixed), never all, never none
-    assert 0.6 * total < mixed < 0.95 * total
-    assert all(not on and rows == 0 for on, _, rows in per_epoch[-1])
+    assert len(per_epoch) == BARE_EPOCHS
+    mixed = [c for epoch in per_epoch[:-1] for c in epoch]
+    total = sum(b for _, b, _, _ in mixed)
+    moved = sum(m for _, _, _, m in mixed)
+    # prob=0.8: each sample is mixed (its pixels move) with probability
+    # 0.8, so `moved` is Binomial(total, 0.8): within 4 standard deviations
+    # of 0.8 * total (0.70-0.90 of 270); all samples move (1.0) if prob
+    # were ignored, 0.2 if it were inverted
+    p = 0.8
+    assert abs(moved - p * total) < 4 * (total * p * (1 - p)) ** 0.5, \
+        (moved, total)
+    # labels: fewer rows (a self-mix, or a partner of the same class,
+    # keeps its one-hot label), never none
+    assert 0 < sum(r for _, _, r, _ in mixed) <= moved
+    assert all(not on and rows == 0 and m == 0
+               for on, _, rows, m in per_epoch[-1])
     assert _unmixed_loss(scope['model'], train_set) < LEARNED
 
 
@@ -245,8 +260,8 @@ def test_lightning_callback_snippet_trains(train_set, lightning_run):
     per_epoch = _epochs_of(calls, 3)
     assert len(per_epoch) == EPOCHS
     for epoch in per_epoch[:-1]:
-        assert all(on and rows > 0 for on, _, rows in epoch)
-    assert all(not on and rows == 0 for on, _, rows in per_epoch[-1])
+        assert all(on and rows > 0 for on, _, rows, _ in epoch)
+    assert all(not on and rows == 0 for on, _, rows, _ in per_epoch[-1])
     assert _unmixed_loss(trainer.lightning_module.net, train_set) < LEARNED
 
 
@@ -262,7 +277,7 @@ def test_lightning_on_after_batch_transfer_snippet(train_set, lightning_run,
     assert isinstance(scope['trainer'].lightning_module,
                       scope['MixingClassifier'])
     assert len(calls) == 3  # training batches only
-    assert all(on and rows > 0 for on, _, rows in calls)
+    assert all(on and rows > 0 for on, _, rows, _ in calls)
     net = scope['trainer'].lightning_module.net
     assert _unmixed_loss(net, train_set) < LEARNED
 
@@ -341,9 +356,7 @@ def test_lightning_callback_batches_and_bad_input():
         MixingCallback(core.MiAMix(num_classes=K), off_epoch=-1)
 
 
-def test_integrations_import_lightning_lazily_and_without_openmmlab():
-    """A timm or Lightning user may have no OpenMMLab stack: the core and
-    the integrations import without it, and Lightning only on demand."""
+def _build_lazy_import(tmp, prefetched):
     env = dict(os.environ, PYTHONPATH=ROOT)
     code = ('import sys; sys.modules["mmpretrain"] = None; '  # not there
             'import mmmiamix.integrations as i; '
@@ -351,6 +364,20 @@ def test_integrations_import_lightning_lazily_and_without_openmmlab():
             'assert "pytorch_lightning" not in sys.modules; '
             'assert "mmengine" not in sys.modules; '
             'i.MixingCallback; assert "lightning" in sys.modules')
-    proc = subprocess.run([sys.executable, '-c', code], env=env, cwd=ROOT,
+    return subprocess.run([sys.executable, '-c', code], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+PREFETCH = {'lazy_import': _build_lazy_import}
+
+
+@pytest.fixture(scope='module')
+def lazy_import(prefetched):
+    return prefetched(_build_lazy_import)
+
+
+def test_integrations_import_lightning_lazily_and_without_openmmlab(
+        lazy_import):
+    """A timm or Lightning user may have no OpenMMLab stack: the core and
+    the integrations import without it, and Lightning only on demand."""
+    assert lazy_import.returncode == 0, lazy_import.stderr[-2000:]

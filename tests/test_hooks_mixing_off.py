@@ -165,42 +165,63 @@ def test_fresh_hook_on_resume_decides_from_runner_epoch(resume_epoch):
 # ------------------------------------------------------ with a real Runner
 class _Record:
     """Forward hook on the data preprocessor: per training epoch, whether
-    any batch was mixed."""
+    any batch was mixed, and the number of views each batch came with."""
 
     def __init__(self):
         self.epochs = {}
+        self.views = set()
         self.runner = None
 
     def __call__(self, module, args, output):
         if not module.training:
             return
+        inputs = args[0]['inputs']
+        two = isinstance(inputs, (list, tuple)) and not (
+            isinstance(inputs[0], torch.Tensor) and inputs[0].dim() == 3)
+        self.views.add(2 if two else 1)
         scores = torch.stack([s.gt_score for s in output['data_samples']])
         mixed = bool((scores.max(1).values < 1 - 1e-6).any())
         epoch = self.runner.epoch
         self.epochs[epoch] = self.epochs.get(epoch, False) or mixed
 
 
-def _train(work, max_epochs, off_epoch, resume=False, augment=None):
+def _model(augment, two_view):
+    return dict(
+        type='ImageClassifier',
+        data_preprocessor=dict(
+            type='TwoViewClsDataPreprocessor' if two_view else
+            'ClsDataPreprocessor', num_classes=K,
+            mean=[78.0] * 3, std=[82.6] * 3,
+            batch_augments=dict(augments=augment)),
+        backbone=dict(type='ResNet_CIFAR', depth=18, stem_channels=4,
+                      base_channels=4, out_indices=(3, )),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=K, in_channels=32,
+                  loss=dict(type='CrossEntropyLoss', use_soft=True)))
+
+
+def _pipeline(two_view):
+    """One view: the digits as they are; two views (the paper's path, as
+    configs/quickstart/miamix_twoview_resnet18_digits.py): MultiView of two
+    random crops."""
+    if not two_view:
+        return [dict(type='PackInputs')]
+    return [dict(type='MultiView', num_views=2, transforms=[[
+        dict(type='RandomCrop', crop_size=32, padding=4)]]),
+        dict(type='PackInputs')]
+
+
+def _train(work, max_epochs, off_epoch, resume=False, augment=None,
+           two_view=False):
     from mmengine.runner import Runner
-    augment = augment or dict(type='MiAMix')
     runner = Runner(
-        model=dict(
-            type='ImageClassifier',
-            data_preprocessor=dict(
-                type='ClsDataPreprocessor', num_classes=K,
-                mean=[78.0] * 3, std=[82.6] * 3,
-                batch_augments=dict(augments=augment)),
-            backbone=dict(type='ResNet_CIFAR', depth=18, stem_channels=4,
-                          base_channels=4, out_indices=(3, )),
-            neck=dict(type='GlobalAveragePooling'),
-            head=dict(type='LinearClsHead', num_classes=K, in_channels=32,
-                      loss=dict(type='CrossEntropyLoss', use_soft=True))),
+        model=_model(augment or dict(type='MiAMix'), two_view),
         work_dir=str(work),
         experiment_name=f'mixing_off_{next(_IDS)}',
         train_dataloader=dict(
             batch_size=8, num_workers=0,
             dataset=dict(type='Digits', split='train', indices=16,
-                         pipeline=[dict(type='PackInputs')]),
+                         pipeline=_pipeline(two_view)),
             sampler=dict(type='DefaultSampler', shuffle=True)),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
@@ -215,19 +236,21 @@ def _train(work, max_epochs, off_epoch, resume=False, augment=None):
     record.runner = runner
     runner.model.data_preprocessor.register_forward_hook(record)
     runner.train()
+    assert record.views == {2 if two_view else 1}
     return record.epochs
 
 
-@pytest.mark.parametrize('augment', [None, dict(type='CutMix', alpha=1.0)],
-                         ids=['MiAMix', 'CutMix'])
-def test_runner_train_and_resume(tmp_path, augment):
+@pytest.mark.parametrize('augment, two_view', [
+    (None, False), (dict(type='CutMix', alpha=1.0), False),
+    (None, True), (dict(type='CutMix', alpha=1.0), True)],
+    ids=['MiAMix', 'CutMix', 'MiAMix-two-views', 'CutMix-two-views'])
+def test_runner_train_and_resume(tmp_path, augment, two_view):
     work = tmp_path / 'work'
+    kw = dict(augment=augment, two_view=two_view)
     # epochs 0, 1 mixed; epoch 2 not
-    assert _train(work, 3, off_epoch=2, augment=augment) == \
+    assert _train(work, 3, off_epoch=2, **kw) == \
         {0: True, 1: True, 2: False}
     # resumed at epoch 3 (after off_epoch): a fresh hook keeps mixing off
-    assert _train(work, 4, off_epoch=2, resume=True, augment=augment) == \
-        {3: False}
+    assert _train(work, 4, off_epoch=2, resume=True, **kw) == {3: False}
     # resumed at epoch 4 (before a later off_epoch): mixing is on
-    assert _train(work, 5, off_epoch=5, resume=True, augment=augment) == \
-        {4: True}
+    assert _train(work, 5, off_epoch=5, resume=True, **kw) == {4: True}

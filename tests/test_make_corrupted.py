@@ -151,14 +151,25 @@ def test_missing_package_message(monkeypatch):
     assert 'pip install imagecorruptions-imaug' in str(e.value)
 
 
-def test_cli_help_without_package():
+def _build_cli_help(tmp, prefetched):
     code = ('import sys; sys.modules["imagecorruptions"] = None; '
             f'sys.argv = ["make_corrupted.py", "--help"]; '
             f'sys.path.insert(0, {osp.join(REPO, "tools")!r}); '
             'import make_corrupted; make_corrupted.main()')
-    proc = subprocess.run([sys.executable, '-c', code], capture_output=True,
+    return subprocess.run([sys.executable, '-c', code], capture_output=True,
                           text=True, timeout=60)
-    assert proc.returncode == 0 and '--corruptions' in proc.stdout
+
+
+PREFETCH = {'cli_help': _build_cli_help}
+
+
+@pytest.fixture(scope='module')
+def cli_help(prefetched):
+    return prefetched(_build_cli_help)
+
+
+def test_cli_help_without_package(cli_help):
+    assert cli_help.returncode == 0 and '--corruptions' in cli_help.stdout
 
 
 def test_one_list_of_corruptions():

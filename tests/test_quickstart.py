@@ -4,9 +4,12 @@ import os
 import os.path as osp
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+
+import tinydata
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 MIAMIX_CFG = osp.join(ROOT, 'configs', 'quickstart',
@@ -20,13 +23,13 @@ TWOVIEW_CFG = osp.join(ROOT, 'configs', 'quickstart',
 def _env():
     env = dict(os.environ)
     env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
-    env.setdefault('OMP_NUM_THREADS', '2')
+    env.setdefault('OMP_NUM_THREADS', '1')  # runs beside other tests
     env['PYTHONWARNINGS'] = 'ignore'
     return env
 
 
-def _run(args, timeout=240):
-    proc = subprocess.run([sys.executable] + args, cwd=ROOT, env=_env(),
+def _run(args, timeout=240, cwd=ROOT):
+    proc = subprocess.run([sys.executable] + args, cwd=cwd, env=_env(),
                           capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, (proc.stdout[-3000:] + proc.stderr[-5000:])
     return proc.stdout + proc.stderr
@@ -131,15 +134,52 @@ SHRINK = [
 ]
 
 
-@pytest.mark.parametrize('config', [MIAMIX_CFG, TWOVIEW_CFG],
-                         ids=['one-view', 'two-view'])
-def test_quickstart_trains_one_epoch(tmp_path, config):
-    work = tmp_path / 'work'
-    out = _run([
-        'tools/train.py', config, '--work-dir',
-        str(work), '--cfg-options', 'train_cfg.max_epochs=1',
-        'train_cfg.val_interval=1'
-    ] + SHRINK)
+def _build_quick_tested(tmp, prefetched):
+    """tools/test.py on the shared one-epoch checkpoint of the quick
+    start."""
+    work = prefetched(tinydata.build_quick_one_epoch)['work']
+    return _run(['tools/test.py', MIAMIX_CFG, osp.join(work, 'epoch_1.pth'),
+                 '--work-dir', str(tmp / 'test'), '--cfg-options',
+                 'test_dataloader.dataset.indices=64'])
+
+
+def _build_twoview_one_epoch(tmp, prefetched):
+    work = tmp / 'work'
+    out = _run(['tools/train.py', TWOVIEW_CFG, '--work-dir', str(work),
+                '--cfg-options', 'train_cfg.max_epochs=1',
+                'train_cfg.val_interval=1'] + SHRINK)
+    return dict(work=str(work), out=out)
+
+
+def _build_demo(tmp, prefetched):
+    work = tmp / 'demo'
+    out = _run(['tools/demo.py', '--epochs', '1', '--work-dir', str(work),
+                '--cfg-options'] + SHRINK)
+    return dict(work=work, out=out)
+
+
+PREFETCH = {'quick_tested': _build_quick_tested,
+            'twoview_one_epoch': _build_twoview_one_epoch,
+            'demo_run': _build_demo}
+
+
+@pytest.fixture(scope='module')
+def quick_tested(prefetched):
+    return prefetched(_build_quick_tested)
+
+
+@pytest.fixture(scope='module')
+def twoview_one_epoch(prefetched):
+    return prefetched(_build_twoview_one_epoch)
+
+
+@pytest.fixture(scope='module')
+def demo_run(prefetched):
+    return prefetched(_build_demo)
+
+
+def _check_one_epoch(work, out):
+    work = Path(work)
     assert (work / 'epoch_1.pth').is_file()
     picture = work / 'mixed_batches' / 'epoch_1.png'
     assert picture.is_file() and picture.stat().st_size > 1000
@@ -147,17 +187,21 @@ def test_quickstart_trains_one_epoch(tmp_path, config):
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
     assert 'accuracy/top1' in out
     assert 'Mixed batch of epoch 1 saved' in out
-    if config == MIAMIX_CFG:  # the checkpoint loads in tools/test.py
-        out = _run(['tools/test.py', config, str(work / 'epoch_1.pth'),
-                    '--work-dir', str(tmp_path / 'test'), '--cfg-options',
-                    'test_dataloader.dataset.indices=64'])
-        assert 'accuracy/top1' in out
 
 
-def test_demo_end_to_end(tmp_path):
-    work = tmp_path / 'demo'
-    out = _run(['tools/demo.py', '--epochs', '1', '--work-dir',
-                str(work), '--cfg-options'] + SHRINK)
+def test_quickstart_trains_one_epoch(quick_one_epoch, quick_tested):
+    """One view (the shared run of tinydata.build_quick_one_epoch); the
+    checkpoint loads in tools/test.py."""
+    _check_one_epoch(quick_one_epoch['work'], quick_one_epoch['out'])
+    assert 'accuracy/top1' in quick_tested
+
+
+def test_quickstart_twoview_trains_one_epoch(twoview_one_epoch):
+    _check_one_epoch(twoview_one_epoch['work'], twoview_one_epoch['out'])
+
+
+def test_demo_end_to_end(demo_run):
+    work, out = demo_run['work'], demo_run['out']
     assert 'test accuracy:' in out
     assert 'checkpoint:' in out and 'epoch_1.pth' in out
     assert str(work / 'mixed_batches' / 'epoch_1.png') in out

@@ -2,6 +2,7 @@
 parse, and the cheap ones run for real (the expensive ones, training on the
 paper's datasets, run on tiny data in test_tools.py and test_quickstart.py;
 the two install-and-run commands run in CI)."""
+import json
 import os
 import os.path as osp
 import re
@@ -144,24 +145,47 @@ def test_config_snippets(which):
     assert torch.isfinite(value)
 
 
-def test_commands_name_real_tools_and_configs():
-    tools = set()
-    for cmd in COMMANDS:
-        for word in shlex.split(cmd):
-            if word.startswith('tools/'):
-                assert osp.isfile(osp.join(ROOT, word)), word
-                tools.add(word)
-            if word.startswith('configs/') and word.endswith('.py'):
-                Config.fromfile(osp.join(ROOT, word))  # loads
-    for tool in sorted(tools):
-        if tool.endswith('.py'):
-            proc = subprocess.run([sys.executable, tool, '--help'], cwd=ROOT,
-                                  env=_env(), capture_output=True, text=True,
-                                  timeout=120)
-            assert proc.returncode == 0, (tool, proc.stderr[-2000:])
-        else:
-            assert subprocess.run(['bash', '-n', tool], cwd=ROOT).returncode \
-                == 0
+# `--help` of every python tool, in one process (each tool as __main__,
+# its folder first on sys.path as `python tools/x.py` has it): the exit
+# status and what it printed, per tool
+HELP = r'''
+import contextlib, io, json, os, runpy, sys
+res = {}
+for tool in sys.argv[1:]:
+    out, code = io.StringIO(), 'no exit'
+    sys.argv = [tool, '--help']
+    sys.path.insert(0, os.path.dirname(os.path.abspath(tool)))
+    try:
+        with contextlib.redirect_stdout(out):
+            runpy.run_path(tool, run_name='__main__')
+    except SystemExit as e:
+        code = e.code or 0
+    except BaseException as e:  # noqa
+        code = repr(e)
+    finally:
+        sys.path.pop(0)
+    res[tool] = [code, out.getvalue()]
+print('HELP ' + json.dumps(res))
+'''
+
+
+def _tools():
+    """The tools README's commands name: (python tools, shell tools)."""
+    tools = {word for cmd in COMMANDS for word in shlex.split(cmd)
+             if word.startswith('tools/')}
+    python = sorted(t for t in tools if t.endswith('.py'))
+    return python, sorted(tools - set(python))
+
+
+def _build_helps(tmp, prefetched):
+    """HELP over README's python tools: {tool: [exit status, output]} and
+    the process's stderr."""
+    proc = subprocess.run([sys.executable, '-c', HELP] + _tools()[0],
+                          cwd=ROOT, env=_env(), capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = [x for x in proc.stdout.splitlines() if x.startswith('HELP ')]
+    return json.loads(line[-1][5:]), proc.stderr
 
 
 def _run(cmd, cwd):
@@ -173,10 +197,12 @@ def _run(cmd, cwd):
     return proc.stdout
 
 
-def test_visualize_command(tmp_path):
+def _build_visualize(tmp, prefetched):
+    """README's visualize command on a folder of three images, in ``tmp``:
+    the figures it wrote."""
     from PIL import Image
     cmd = next(c for c in COMMANDS if 'visualize_mixing.py' in c)
-    folder = tmp_path / 'images'
+    folder = tmp / 'images'
     folder.mkdir()
     rng = np.random.default_rng(1)
     for i in range(3):
@@ -184,22 +210,66 @@ def test_visualize_command(tmp_path):
                         ).save(folder / f'{i}.png')
     cmd = cmd.replace('tools/', ROOT + '/tools/').replace('FOLDER',
                                                           str(folder))
-    _run(cmd, tmp_path)
-    pngs = list((tmp_path / 'figs').glob('*.png'))
-    assert pngs and all(p.stat().st_size > 0 for p in pngs)
+    _run(cmd, tmp)
+    return list((tmp / 'figs').glob('*.png'))
 
 
-def test_summarize_command(tmp_path):
+def _build_summarize(tmp, prefetched):
     """`python tools/summarize.py work_dirs/* --baseline resnet18_vanilla`
-    on work directories laid out as tools/train.py writes them."""
+    on work directories laid out as tools/train.py writes them: what it
+    printed."""
     cmd = next(c for c in COMMANDS if 'summarize.py' in c)
     fixtures = osp.join(ROOT, 'tests', 'fixtures_logs')
     for src, name in [('vanilla', 'resnet18_vanilla'),
                       ('miamix', 'resnet18_miamix')]:
-        shutil.copytree(osp.join(fixtures, src),
-                        tmp_path / 'work_dirs' / name)
-    dirs = ' '.join(sorted(str(p) for p in (tmp_path / 'work_dirs').iterdir()))
+        shutil.copytree(osp.join(fixtures, src), tmp / 'work_dirs' / name)
+    dirs = ' '.join(sorted(str(p) for p in (tmp / 'work_dirs').iterdir()))
     cmd = cmd.replace('tools/', ROOT + '/tools/').replace('work_dirs/*', dirs)
-    out = _run(cmd, tmp_path)
-    assert 'resnet18_miamix' in out and 'resnet18_vanilla' in out
-    assert '1.10' in out  # the fixture's cost against the vanilla run
+    return _run(cmd, tmp)
+
+
+PREFETCH = {'helps': _build_helps, 'visualized': _build_visualize,
+            'summarized': _build_summarize}
+
+
+@pytest.fixture(scope='module')
+def helps(prefetched):
+    return prefetched(_build_helps)
+
+
+@pytest.fixture(scope='module')
+def visualized(prefetched):
+    return prefetched(_build_visualize)
+
+
+@pytest.fixture(scope='module')
+def summarized(prefetched):
+    return prefetched(_build_summarize)
+
+
+def test_commands_name_real_tools_and_configs(helps):
+    for cmd in COMMANDS:
+        for word in shlex.split(cmd):
+            if word.startswith('tools/'):
+                assert osp.isfile(osp.join(ROOT, word)), word
+            if word.startswith('configs/') and word.endswith('.py'):
+                Config.fromfile(osp.join(ROOT, word))  # loads
+    python, shell = _tools()
+    for tool in shell:
+        assert subprocess.run(['bash', '-n', tool], cwd=ROOT).returncode \
+            == 0
+    results, stderr = helps
+    assert sorted(results) == python
+    for tool, (code, out) in results.items():
+        assert code == 0, (tool, code, stderr[-2000:])
+        assert out.startswith('usage: '), (tool, out[:500])
+
+
+def test_visualize_command(visualized):
+    assert visualized and all(p.stat().st_size > 0 for p in visualized)
+
+
+def test_summarize_command(summarized):
+    assert 'resnet18_miamix' in summarized and 'resnet18_vanilla' in \
+        summarized
+    assert '1.10' in summarized  # the fixture's cost against the vanilla run

@@ -27,16 +27,14 @@ import sys
 
 import pytest
 
+import tinydata
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 QUICK = osp.join(REPO, 'configs', 'quickstart', 'miamix_resnet18_digits.py')
 PAPER = osp.join(REPO, 'configs', 'cifar10', 'resnet18_miamix.py')
 OURS = osp.join(REPO, 'tools', 'train.py')
 
-QUICK_SHRINK = [
-    'train_dataloader.dataset.indices=64', 'train_dataloader.batch_size=16',
-    'val_dataloader.dataset.indices=32', 'test_dataloader.dataset.indices=32',
-    'default_hooks.logger.interval=1', 'train_cfg.val_interval=1'
-]
+QUICK_SHRINK = tinydata.QUICK_SHRINK
 
 
 def _paper_shrink(data_root):
@@ -63,18 +61,11 @@ def _stock_tools():
     return osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'tools')
 
 
-def _env():
-    env = dict(os.environ)
-    env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
-    env['OMP_NUM_THREADS'] = '1'  # the same arithmetic in every process
-    env['PYTHONWARNINGS'] = 'ignore'
-    return env
-
-
 def _parallel(cmds, cwd, timeout=400):
     """Run the commands at once; return their outputs (all must pass)."""
     procs = [
-        subprocess.Popen(cmd, cwd=cwd, env=_env(), stdout=subprocess.PIPE,
+        subprocess.Popen(cmd, cwd=cwd, env=tinydata.tool_env(),
+                         stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, text=True) for cmd in cmds
     ]
     outs = [p.communicate(timeout=timeout)[0] for p in procs]
@@ -99,26 +90,25 @@ def _losses(work_dir, epoch=None):
     return out
 
 
-@pytest.fixture(scope='module')
-def runs(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp('stock')
+def _build_runs(tmp, prefetched):
+    """The stock tools' runs (our quick one-epoch run is the shared
+    ``quick_one_epoch``): outputs and work dirs."""
     tools = _stock_tools()
     py = sys.executable
     train, test = osp.join(tools, 'train.py'), osp.join(tools, 'test.py')
-    w = {k: str(tmp / k) for k in ('quick_stock', 'quick_ours',
-                                   'paper_stock', 'paper_ours')}
+    w = {k: str(tmp / k) for k in ('quick_stock', 'paper_stock',
+                                   'paper_ours')}
     one, two = 'train_cfg.max_epochs=1', 'train_cfg.max_epochs=2'
-    PAPER_SHRINK = _paper_shrink(tmp)
+    paper_shrink = _paper_shrink(tmp)
     first = _parallel([
         [py, train, QUICK, '--work-dir', w['quick_stock'],
          '--cfg-options', one] + QUICK_SHRINK,
-        [py, OURS, QUICK, '--work-dir', w['quick_ours'],
-         '--cfg-options', one] + QUICK_SHRINK,
         [py, train, PAPER, '--work-dir', w['paper_stock'],
-         '--cfg-options', one] + PAPER_SHRINK,
+         '--cfg-options', one] + paper_shrink,
         [py, OURS, PAPER, '--work-dir', w['paper_ours'],
-         '--cfg-options', two] + PAPER_SHRINK,
+         '--cfg-options', two] + paper_shrink,
     ], tmp)
+    w['quick_ours'] = prefetched(tinydata.build_quick_one_epoch)['work']
     ckpt = str(tmp / 'quick_epoch_1.pth')  # max_keep_ckpts=1 drops it later
     shutil.copy(osp.join(w['quick_stock'], 'epoch_1.pth'), ckpt)
     quick_losses = _losses(w['quick_stock'])
@@ -133,7 +123,7 @@ def runs(tmp_path_factory):
         [py, train, QUICK, '--work-dir', w['quick_stock'], '--resume',
          '--cfg-options', two] + QUICK_SHRINK,
         [py, train, PAPER, '--work-dir', w['paper_stock'], '--resume',
-         '--cfg-options', two] + PAPER_SHRINK,
+         '--cfg-options', two] + paper_shrink,
         [py, '-c', load],
     ], tmp)
     pkl = str(tmp / 'predictions.pkl')
@@ -141,8 +131,16 @@ def runs(tmp_path_factory):
         py, test, QUICK, osp.join(w['quick_stock'], 'epoch_2.pth'),
         '--work-dir', str(tmp / 'quick_test'), '--out', pkl,
         '--cfg-options'] + QUICK_SHRINK], tmp)
-    return dict(w=w, first=first, second=second, test=third[0], pkl=pkl,
-                quick_losses=quick_losses)
+    return dict(w=w, quick=first[0], paper=first[1], second=second,
+                test=third[0], pkl=pkl, quick_losses=quick_losses)
+
+
+PREFETCH = {'runs': _build_runs}
+
+
+@pytest.fixture(scope='module')
+def runs(prefetched, quick_one_epoch):
+    return prefetched(_build_runs)
 
 
 def test_stock_train_losses_equal_ours(runs):
@@ -150,7 +148,7 @@ def test_stock_train_losses_equal_ours(runs):
     ours = _losses(runs['w']['quick_ours'])
     assert [(e, i) for e, i, _ in stock] == [(1, 1), (1, 2), (1, 3), (1, 4)]
     assert stock == ours  # bit-identical: same config, seed and arithmetic
-    assert 'MiAMix' in runs['first'][0]  # the mixing config it ran
+    assert 'MiAMix' in runs['quick']  # the mixing config it ran
 
 
 def test_allow_list_comes_with_import_mmmiamix(runs):
@@ -181,7 +179,7 @@ def test_paper_config_stock_resume_is_exact(runs):
     """Two views, RandomStateHook and SafeCheckpointHook from the _base_
     runtime: stock train 1 epoch + stock --resume = our 2 epochs."""
     stock, ours = runs['w']['paper_stock'], runs['w']['paper_ours']
-    assert 'TwoViewClsDataPreprocessor' in runs['first'][2]
+    assert 'TwoViewClsDataPreprocessor' in runs['paper']
     assert osp.isfile(osp.join(stock, 'epoch_2.pth.sha256'))
     assert 'resumed epoch: 1, iter: 3' in runs['second'][1]
     assert _losses(stock, 1) == _losses(ours, 1)

@@ -1,7 +1,9 @@
 """tools/summarize.py on fixture logs: one run per method (tests/
 fixtures_logs, as tools/train.py writes them) and a sweep of seeds written
 here, with every expected number computed by hand."""
+import contextlib
 import csv
+import io
 import json
 import os
 import os.path as osp
@@ -18,14 +20,32 @@ TOOLS = osp.join(REPO, 'tools')
 FIXTURES = osp.join(HERE, 'fixtures_logs')
 
 
+def _load_tool():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'summarize_tool', osp.join(TOOLS, 'summarize.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+TOOL = _load_tool()
+
+
 def _run(args, cwd):
-    env = dict(os.environ)
-    env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
-    proc = subprocess.run([sys.executable, osp.join(TOOLS, 'summarize.py')] +
-                          args, cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout
+    """tools/summarize.py's main in this process (its start-up, torch and
+    matplotlib, is most of a subprocess's time); what it printed. The
+    command line itself runs in test_method_dir_and_names and in
+    test_readme.py's summarize command."""
+    out = io.StringIO()
+    here = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out):
+            TOOL.main(args)
+    finally:
+        os.chdir(here)
+    return out.getvalue()
 
 
 def _table(text):
@@ -100,9 +120,9 @@ def _rob(gn1, gn2, fog1, fog2, **extra):
     return res
 
 
-@pytest.fixture
-def sweep_dir(tmp_path):
-    root = tmp_path / 'sweep'
+def _make_sweep_dir(root):
+    """A sweep of vanilla (2 seeds) and MiAMix (3 finished, 1 running)
+    under ``root``."""
     # vanilla: 2 seeds, iteration times 0.10 and 0.12 (mean 0.11)
     _write_run(root / 'vanilla' / 'seed_0', [50, 60, 70, 80, 90], 0.10,
                robustness=_rob(80, 60, 70, 50))
@@ -120,6 +140,28 @@ def sweep_dir(tmp_path):
         json.dump(dict(methods=[dict(label='vanilla'),
                                 dict(label='MiAMix')]), f)
     return root
+
+
+@pytest.fixture
+def sweep_dir(tmp_path):
+    return _make_sweep_dir(tmp_path / 'sweep')
+
+
+def _build_bad_baseline(tmp, prefetched):
+    """The command line with a baseline that is no method."""
+    env = dict(os.environ, PYTHONPATH=REPO)
+    return subprocess.run(
+        [sys.executable, osp.join(TOOLS, 'summarize.py'),
+         str(_make_sweep_dir(tmp / 'sweep')), '--baseline', 'nope'],
+        capture_output=True, text=True, env=env, timeout=120)
+
+
+PREFETCH = {'bad_baseline': _build_bad_baseline}
+
+
+@pytest.fixture(scope='module')
+def bad_baseline(prefetched):
+    return prefetched(_build_bad_baseline)
 
 
 def test_seeds_mean_std_n(sweep_dir, tmp_path):
@@ -185,18 +227,14 @@ def test_unfinished_and_partial(sweep_dir, tmp_path):
     assert rows['vanilla'][6] == '74.17 ± 12.96 (partial)'
 
 
-def test_method_dir_and_names(sweep_dir, tmp_path):
+def test_method_dir_and_names(sweep_dir, tmp_path, bad_baseline):
     # a method dir of seed_* runs, and NAME=DIR
     rows = _table(_run([f'base={sweep_dir / "vanilla"}',
                         str(sweep_dir / 'MiAMix'), '--baseline', 'base'],
                        tmp_path))
     assert list(rows) == ['base', 'MiAMix']
     assert rows['MiAMix'][5] == '1.20 ± 0.10'
-    env = dict(os.environ, PYTHONPATH=REPO)
-    proc = subprocess.run(
-        [sys.executable, osp.join(TOOLS, 'summarize.py'), str(sweep_dir),
-         '--baseline', 'nope'], capture_output=True, text=True, env=env,
-        timeout=120)
+    proc = bad_baseline  # the command line: an error exit naming it
     assert proc.returncode != 0 and 'nope' in proc.stderr
 
 

@@ -133,9 +133,7 @@ def test_parse_errors():
         plan.parse_methods(['vanilla', 'vanilla'])
 
 
-@pytest.fixture(scope='module')
-def tiny(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp('sweep')
+def _make_tiny(tmp):
     data = tmp / 'data'
     tinydata.make_png_dataset(str(data), num_classes=3, per_class=4)
     tinydata.make_cifar_c_from_pngs(str(data), str(tmp / 'cifar_c'),
@@ -147,6 +145,36 @@ def tiny(tmp_path_factory):
     cwd.mkdir()
     return dict(tmp=tmp, data=data, cfg=cfg, cwd=cwd,
                 cifar_c=str(tmp / 'cifar_c'))
+
+
+def _build_sweep(tmp, prefetched):
+    """The tiny setup, and a real sweep over it: vanilla and Mixup, seed 3,
+    one epoch, two jobs at once, then robustness on the CIFAR-C folder."""
+    tiny = _make_tiny(tmp)
+    work = tiny['tmp'] / 'work'
+    before = _snapshot(str(tiny['tmp']), str(work))
+    args = [tiny['cfg'], '--methods', 'vanilla', 'Mixup', '--seeds', '3',
+            '--work-dir', str(work), '--jobs', '2', '--corrupted',
+            tiny['cifar_c'], '--corruptions', 'fog', '--robustness-args',
+            '--num-workers 0 --batch-size 8', '--cfg-options',
+            'train_cfg.max_epochs=1']
+    _, out, _ = _sweep(args, tiny['cwd'])
+    after = _snapshot(str(tiny['tmp']), str(work))
+    return dict(tiny=tiny, swept=dict(work=work, out=out, args=args,
+                                      new=after - before))
+
+
+PREFETCH = {'tiny': _build_sweep, 'swept': _build_sweep}
+
+
+@pytest.fixture(scope='module')
+def tiny(prefetched):
+    return prefetched(_build_sweep)['tiny']
+
+
+@pytest.fixture(scope='module')
+def swept(prefetched):
+    return prefetched(_build_sweep)['swept']
 
 
 def _snapshot(root, skip):
@@ -200,43 +228,68 @@ def test_bad_arguments(tiny):
                     '--launcher', 'slurm'])
 
 
+def _build_rerun(tmp, prefetched):
+    """The real sweep, Mixup's run broken (a run killed before it finished
+    leaves no 'done' status), called again: what test_real_sweep reads,
+    recorded before, and what the second call did."""
+    built = prefetched(_build_sweep)
+    tiny, swept = built['tiny'], built['swept']
+    work = swept['work']
+    before = {label: _run_files(work / label / 'seed_3')
+              for label in ('vanilla', 'Mixup')}
+    before['Mixup.py'] = Config.fromfile(str(work / 'configs' / 'Mixup.py'))
+    before['sweep.json'] = json.loads((work / 'sweep.json').read_text())
+    vanilla = work / 'vanilla' / 'seed_3'
+    stamps = sorted(p.name for p in vanilla.iterdir() if p.is_dir())
+    status_path = work / 'Mixup' / 'seed_3' / 'sweep_status.json'
+    status = json.loads(status_path.read_text())
+    status['status'] = 'running'
+    status_path.write_text(json.dumps(status))
+    _, out, _ = _sweep(swept['args'], tiny['cwd'])
+    return dict(before=before, stamps=stamps, out=out, work=work,
+                stamps_after=sorted(p.name for p in vanilla.iterdir()
+                                    if p.is_dir()),
+                lock=(work / '.sweep.lock').exists())
+
+
+def _run_files(run):
+    """What test_real_sweep checks of one run directory."""
+    return dict(status=json.loads((run / 'sweep_status.json').read_text()),
+                ckpts=sorted(p.name for p in run.glob('epoch_*.pth')),
+                dumped={p.name: p.read_text() for p in run.glob('*.py')},
+                robustness=json.loads((run / 'robustness.json').read_text()))
+
+
+PREFETCH.update(rerun=_build_rerun)
+
+
 @pytest.fixture(scope='module')
-def swept(tiny):
-    """A real sweep: vanilla and Mixup, seed 3, one epoch, two jobs at
-    once, then robustness on the CIFAR-C folder."""
-    work = tiny['tmp'] / 'work'
-    before = _snapshot(str(tiny['tmp']), str(work))
-    args = [tiny['cfg'], '--methods', 'vanilla', 'Mixup', '--seeds', '3',
-            '--work-dir', str(work), '--jobs', '2', '--corrupted',
-            tiny['cifar_c'], '--corruptions', 'fog', '--robustness-args',
-            '--num-workers 0 --batch-size 8', '--cfg-options',
-            'train_cfg.max_epochs=1']
-    _, out, _ = _sweep(args, tiny['cwd'])
-    after = _snapshot(str(tiny['tmp']), str(work))
-    return dict(work=work, out=out, args=args, new=after - before)
+def rerun(prefetched):
+    return prefetched(_build_rerun)
 
 
-def test_real_sweep(swept):
-    work, out = swept['work'], swept['out']
+def test_real_sweep(swept, rerun):
+    """The first call (as it left the runs, before test_skip_finished_
+    restart_broken's second call)."""
+    out, before = swept['out'], rerun['before']
     lines = [x for x in out.splitlines() if x.startswith('[')]
     assert len(lines) == 2 and all('ETA' in x for x in lines)
     assert {x.split()[1] for x in lines} == {'vanilla', 'Mixup'}
     for label in ('vanilla', 'Mixup'):
-        run = work / label / 'seed_3'
-        status = json.loads((run / 'sweep_status.json').read_text())
+        run = before[label]
+        status = run['status']
         assert status['status'] == 'done' and status['rc'] == 0
         # --cfg-options passed through: one epoch of the config's two
-        assert sorted(p.name for p in run.glob('epoch_*.pth')) == \
-            ['epoch_1.pth']
-        dumped = (run / f'{label}.py').read_text()
+        assert run['ckpts'] == ['epoch_1.pth']
+        dumped = run['dumped'][f'{label}.py']
         assert re.search(r'seed=3\b', dumped)
-        rob = json.loads((run / 'robustness.json').read_text())
+        rob = run['robustness']
         assert set(rob['accuracy']) == {'fog'}
         assert 0 <= rob['mean'] <= 100
-    mixup = Config.fromfile(str(work / 'configs' / 'Mixup.py'))
+    mixup = before['Mixup.py']
     assert mixup.model.train_cfg.augments.type == 'Mixup'
     assert mixup.model.head.loss.use_soft is True
-    plan = json.loads((work / 'sweep.json').read_text())
+    plan = before['sweep.json']
     assert [r['method'] for r in plan['runs']] == ['vanilla', 'Mixup']
 
 
@@ -245,30 +298,22 @@ def test_never_writes_outside_work_dir(swept, tiny):
     assert os.listdir(tiny['cwd']) == []
 
 
-def test_skip_finished_restart_broken(swept, tiny):
-    work = swept['work']
-    vanilla = work / 'vanilla' / 'seed_3'
-    stamps = sorted(p.name for p in vanilla.iterdir() if p.is_dir())
-    # break Mixup: a run killed before it finished leaves no 'done' status
-    status_path = work / 'Mixup' / 'seed_3' / 'sweep_status.json'
-    status = json.loads(status_path.read_text())
-    status['status'] = 'running'
-    status_path.write_text(json.dumps(status))
-
-    _, out, _ = _sweep(swept['args'], tiny['cwd'])
+def test_skip_finished_restart_broken(rerun):
+    work, out = rerun['work'], rerun['out']
     lines = {x.split()[1]: x for x in out.splitlines() if x.startswith('[')}
     assert 'skipped (finished)' in lines['vanilla']
     assert 'robustness: kept' in lines['vanilla']
     assert 'restarted, done' in lines['Mixup']
     # the finished run was not trained again
-    assert sorted(p.name for p in vanilla.iterdir() if p.is_dir()) == stamps
+    assert rerun['stamps_after'] == rerun['stamps']
+    status_path = work / 'Mixup' / 'seed_3' / 'sweep_status.json'
     status = json.loads(status_path.read_text())
     assert status['status'] == 'done' and status['attempts'] == 2
     assert '--resume' in status['cmd']
     log = (work / 'Mixup' / 'seed_3' / 'train.log').read_text()
     assert 'attempt 2, broken' in log
     assert 'resumed epoch: 1' in log  # from its checkpoint
-    assert not (work / '.sweep.lock').exists()
+    assert not rerun['lock']
 
 
 def test_gpu_slots_and_threads(tiny, tmp_path, monkeypatch):

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from mmmiamix.experiments import summary
+from mmmiamix.experiments import launch, summary
 
 pytest.importorskip('submitit')
 
@@ -47,6 +47,7 @@ custom_hooks = []
 def _env(**extra):
     env = dict(os.environ, OMP_NUM_THREADS='1')
     env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
+    env[launch.POLL_ENV] = '0.5'  # the stand-in Slurm answers at once
     env.update(extra)
     return env
 
@@ -98,18 +99,28 @@ def _mid_way(work):
     return bool(done) and bool(part)
 
 
-@pytest.fixture(scope='module')
-def base(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp('submitit')
+def _build_base(tmp, prefetched):
     return tmp, _base_config(tmp / 'base.py')
 
 
-@pytest.fixture(scope='module')
-def uninterrupted(base):
-    tmp, cfg = base
+def _build_uninterrupted(tmp, prefetched):
+    _, cfg = prefetched(_build_base)
     work = tmp / 'whole'
     proc = _sweep(cfg, work)
     return work, proc.stdout
+
+
+PREFETCH = {}  # filled below, fixture by fixture
+
+
+@pytest.fixture(scope='module')
+def base(prefetched):
+    return prefetched(_build_base)
+
+
+@pytest.fixture(scope='module')
+def uninterrupted(prefetched):
+    return prefetched(_build_uninterrupted)
 
 
 def test_uninterrupted_sweep(uninterrupted):
@@ -126,8 +137,11 @@ def test_uninterrupted_sweep(uninterrupted):
     assert len(curves) == 4 and all(len(c) == 3 for c in curves.values())
 
 
-def test_killed_and_called_again(base, uninterrupted):
-    tmp, cfg = base
+def _build_killed(tmp, prefetched):
+    """The sweep of test_uninterrupted_sweep, SIGKILLed (with its jobs)
+    once a run is done and another one part-trained, then called again:
+    the work dir and the second call."""
+    _, cfg = prefetched(_build_base)
     work = tmp / 'killed'
     proc = subprocess.Popen(_cmd(cfg, work), env=_env(),
                             stdout=subprocess.DEVNULL,
@@ -143,7 +157,16 @@ def test_killed_and_called_again(base, uninterrupted):
         os.killpg(proc.pid, signal.SIGKILL)  # the sweep and all its jobs
         proc.wait()
     time.sleep(1)
-    again = _sweep(cfg, work)
+    return work, _sweep(cfg, work)
+
+
+@pytest.fixture(scope='module')
+def killed(prefetched):
+    return prefetched(_build_killed)
+
+
+def test_killed_and_called_again(killed, uninterrupted):
+    work, again = killed
     lines = {tuple(x.split()[1:3]): x for x in again.stdout.splitlines()
              if x.startswith('[')}
     assert len(lines) == 4
@@ -156,11 +179,11 @@ def test_killed_and_called_again(base, uninterrupted):
     assert _table(work) == _table(uninterrupted[0])
 
 
-def test_a_failed_run_is_reported_and_the_others_go_on(base, tmp_path):
-    tmp, cfg = base
-    work = tmp_path / 'fail'
-    # an unknown option breaks one method's runs only
-    bad = tmp_path / 'bad.py'
+def _build_failed_run(tmp, prefetched):
+    """A sweep of vanilla and a config that breaks (an unknown option)."""
+    _, cfg = prefetched(_build_base)
+    work = tmp / 'fail'
+    bad = tmp / 'bad.py'
     bad.write_text(f"_base_ = [{cfg!r}]\nmodel = dict(backbone=dict("
                    "depth=7))\n")
     proc = subprocess.run(
@@ -168,6 +191,20 @@ def test_a_failed_run_is_reported_and_the_others_go_on(base, tmp_path):
          'vanilla', str(bad), '--seeds', '0', '--jobs', '2', '--work-dir',
          str(work), '--cfg-options', 'train_cfg.max_epochs=1'],
         env=_env(), capture_output=True, text=True, timeout=600)
+    return work, proc
+
+
+PREFETCH.update(base=_build_base, uninterrupted=_build_uninterrupted,
+                killed=_build_killed)
+
+
+@pytest.fixture(scope='module')
+def failed_run(prefetched):
+    return prefetched(_build_failed_run)
+
+
+def test_a_failed_run_is_reported_and_the_others_go_on(failed_run):
+    work, proc = failed_run
     assert proc.returncode == 1, proc.stdout + proc.stderr
     lines = {x.split()[1]: x for x in proc.stdout.splitlines()
              if x.startswith('[')}
@@ -225,6 +262,7 @@ exec "$@" > "$(sub "$out")" 2> "$(sub "$err")"
 SACCT = r'''#!/bin/bash
 # stand-in sacct: the array is RUNNING until its tasks have run
 state=@STATE@
+echo called >> "$state/sacct_calls"
 echo 'JobID|State|NodeList'
 while [ $# -gt 0 ]; do
   if [ "$1" = -j ]; then
@@ -247,10 +285,10 @@ def _stand_ins(bin_dir, state):
         path.chmod(path.stat().st_mode | stat.S_IEXEC)
 
 
-def test_slurm_job_array_with_stand_ins(base, tmp_path):
-    tmp, cfg = base
-    bin_dir, state, work = tmp_path / 'bin', tmp_path / 'state', \
-        tmp_path / 'work'
+def _build_slurm_array(tmp, prefetched):
+    """One sweep of 2 runs through the stand-in Slurm commands."""
+    _, cfg = prefetched(_build_base)
+    bin_dir, state, work = tmp / 'bin', tmp / 'state', tmp / 'work'
     _stand_ins(bin_dir, state)
     env = dict(PATH=f'{bin_dir}{os.pathsep}{os.environ["PATH"]}')
     proc = subprocess.run(
@@ -260,6 +298,22 @@ def test_slurm_job_array_with_stand_ins(base, tmp_path):
          '--time', '30', '--cpus-per-task', '2', '--srun-args=--exclusive',
          '--cfg-options', 'train_cfg.max_epochs=1'],
         env=_env(**env), capture_output=True, text=True, timeout=600)
+    return state, work, proc
+
+
+PREFETCH.update(failed_run=_build_failed_run)
+
+
+@pytest.fixture(scope='module')
+def slurm_array(prefetched):
+    return prefetched(_build_slurm_array)
+
+
+PREFETCH.update(slurm_array=_build_slurm_array)
+
+
+def test_slurm_job_array_with_stand_ins(slurm_array):
+    state, work, proc = slurm_array
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
     assert 'submitted Slurm job array 1000 (2 runs)' in proc.stdout
     script = (state / 'sbatch_1000.sh').read_text()
@@ -278,14 +332,13 @@ def test_slurm_job_array_with_stand_ins(base, tmp_path):
         assert st['job_id'] in ('1000_0', '1000_1')
 
 
-def test_slurm_rerun_waits_for_live_jobs(base, tmp_path):
-    """A sweep killed on the login node leaves its array running; called
-    again, it waits for the runs whose job still lives instead of
-    submitting them twice, and submits only what is left."""
+def _build_slurm_rerun(tmp, prefetched):
+    """A sweep killed on the login node left its array running (job 999_0
+    in the ledger, RUNNING for sacct); the sweep called again is watched
+    while it waits, then the job ends."""
     from submitit.core.utils import JobPaths, cloudpickle_dump
-    tmp, cfg = base
-    bin_dir, state, work = tmp_path / 'bin', tmp_path / 'state', \
-        tmp_path / 'work'
+    _, cfg = prefetched(_build_base)
+    bin_dir, state, work = tmp / 'bin', tmp / 'state', tmp / 'work'
     _stand_ins(bin_dir, state)
     run_dir = work / 'vanilla' / 'seed_0'
     run_dir.mkdir(parents=True)
@@ -299,47 +352,103 @@ def test_slurm_rerun_waits_for_live_jobs(base, tmp_path):
          'vanilla', '--seeds', '0', '--work-dir', str(work), '--launcher',
          'slurm', '--partition', 'gpu'], env=_env(**env),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    time.sleep(15)
-    assert proc.poll() is None  # waiting for job 999_0
-    # job 999_0 ends: its result appears, sacct says COMPLETED
-    paths = JobPaths(str(work / '.submitit' / '%j'), job_id='999_0',
-                     task_id=0)
-    paths.folder.mkdir(parents=True, exist_ok=True)
-    cloudpickle_dump(('success', dict(ok=True, line='done in job 999_0',
-                                 seconds=1.0, log='-')), paths.result_pickle)
-    (state / 'finished_999').touch()
-    out, _ = proc.communicate(timeout=300)
-    assert proc.returncode == 0, out[-4000:]
+    # it asks sacct again and again (polls 0.5 s apart, sacct at most
+    # every 2 s) while the job lives
+    calls = state / 'sacct_calls'
+    deadline = time.time() + 120
+    try:
+        while not calls.exists() or len(calls.read_text().split()) < 3:
+            if proc.poll() is not None or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        waiting = dict(alive=proc.poll() is None,
+                       asked=len(calls.read_text().split()),
+                       submitted=(state / 'next').exists())
+        # job 999_0 ends: its result appears, sacct says COMPLETED
+        paths = JobPaths(str(work / '.submitit' / '%j'), job_id='999_0',
+                         task_id=0)
+        paths.folder.mkdir(parents=True, exist_ok=True)
+        cloudpickle_dump(('success', dict(ok=True, line='done in job 999_0',
+                                     seconds=1.0, log='-')),
+                         paths.result_pickle)
+        (state / 'finished_999').touch()
+        out, _ = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return dict(waiting=waiting, rc=proc.returncode, out=out,
+                submitted=(state / 'next').exists())
+
+
+@pytest.fixture(scope='module')
+def slurm_rerun(prefetched):
+    return prefetched(_build_slurm_rerun)
+
+
+def test_slurm_rerun_waits_for_live_jobs(slurm_rerun):
+    """A sweep killed on the login node leaves its array running; called
+    again, it waits for the runs whose job still lives instead of
+    submitting them twice, and submits only what is left."""
+    res = slurm_rerun
+    out = res['out']
+    # while the job lived: still running after asking sacct 3 times,
+    # nothing submitted
+    waiting = res['waiting']
+    assert waiting['alive'] and waiting['asked'] >= 3, (waiting, out[-4000:])
+    assert not waiting['submitted']
+    assert res['rc'] == 0, out[-4000:]
     assert 'still in Slurm jobs of an earlier call: 999_0' in out
     assert '] vanilla seed=0' in out and 'done in job 999_0' in out
-    assert not (state / 'next').exists()  # nothing submitted again
+    assert not res['submitted']  # nothing submitted again
 
 
-def test_kill_stops_the_jobs(base, tmp_path):
-    """``kill`` of the sweep alone (SIGTERM) stops its local jobs, as
-    Ctrl-C does, and says how to finish."""
-    tmp, cfg = base
-    work = tmp_path / 'term'
+def _build_kill_stops(tmp, prefetched):
+    """A one-run sweep SIGTERMed while its job trains: its output, and
+    whether the job's process and the lock are gone."""
+    _, cfg = prefetched(_build_base)
+    work = tmp / 'term'
     proc = subprocess.Popen(
         [sys.executable, osp.join(TOOLS, 'sweep.py'), cfg, '--methods',
          'vanilla', '--seeds', '0', '--work-dir', str(work)], env=_env(),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 120
-    while _status(work, 'vanilla', 0) != 'running':
-        assert time.time() < deadline and proc.poll() is None
-        time.sleep(0.2)
-    pid = json.loads((work / 'vanilla' / 'seed_0' /
-                      'sweep_status.json').read_text())['pid']
-    proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 130, out[-3000:]
-    assert 'Run the same command again' in out
+    try:
+        while _status(work, 'vanilla', 0) != 'running':
+            assert time.time() < deadline and proc.poll() is None
+            time.sleep(0.2)
+        pid = json.loads((work / 'vanilla' / 'seed_0' /
+                          'sweep_status.json').read_text())['pid']
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
     for _ in range(100):  # the job's process ends
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
+            ended = True
             break
         time.sleep(0.2)
     else:
-        pytest.fail(f'job process {pid} still runs')
-    assert not (work / '.sweep.lock').exists()
+        ended = False
+    return dict(rc=proc.returncode, out=out, pid=pid, ended=ended,
+                lock=(work / '.sweep.lock').exists())
+
+
+@pytest.fixture(scope='module')
+def kill_stops(prefetched):
+    return prefetched(_build_kill_stops)
+
+
+PREFETCH.update(slurm_rerun=_build_slurm_rerun, kill_stops=_build_kill_stops)
+
+
+def test_kill_stops_the_jobs(kill_stops):
+    """``kill`` of the sweep alone (SIGTERM) stops its local jobs, as
+    Ctrl-C does, and says how to finish."""
+    res = kill_stops
+    assert res['rc'] == 130, res['out'][-3000:]
+    assert 'Run the same command again' in res['out']
+    assert res['ended'], f"job process {res['pid']} still runs"
+    assert not res['lock']

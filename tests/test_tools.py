@@ -49,10 +49,8 @@ def _free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope='module')
-def trained(tmp_path_factory):
+def _build_trained(tmp, prefetched):
     """Train 1 epoch, resume to epoch 2, test; return paths and outputs."""
-    tmp = tmp_path_factory.mktemp('tools')
     data = tmp / 'data'
     tinydata.make_png_dataset(str(data))
     cfg = tinydata.write_config(
@@ -72,6 +70,14 @@ def trained(tmp_path_factory):
                  '--out', str(metrics_file)], cwd=tmp)
     return dict(tmp=tmp, data=data, cfg=cfg, work=work, out1=out1, out2=out2,
                 out3=out3, first=ckpts_after_first, metrics=metrics_file)
+
+
+PREFETCH = {'trained': _build_trained}
+
+
+@pytest.fixture(scope='module')
+def trained(prefetched):
+    return prefetched(_build_trained)
 
 
 def test_train_one_epoch(trained):
@@ -101,12 +107,52 @@ def test_test_tool_writes_metrics(trained):
     assert 0.0 <= saved['accuracy/top1'] <= 100.0
 
 
-def test_dist_train_two_cpu_processes(trained):
-    work = trained['tmp'] / 'dist_work'
+def _build_dist(tmp, prefetched):
+    """tools/dist_train.sh, 2 CPU processes, one epoch of the trained
+    config: the work dir and the output."""
+    trained = prefetched(_build_trained)
+    work = tmp / 'dist_work'
     out = _run(['bash', osp.join(TOOLS, 'dist_train.sh'), trained['cfg'], '2',
                 '--work-dir', str(work), '--cfg-options',
                 'train_cfg.max_epochs=1'],
-               cwd=trained['tmp'], PORT=str(_free_port()))
+               cwd=tmp, PORT=str(_free_port()))
+    return work, out
+
+
+def _build_robustness(tmp, prefetched):
+    """tools/test_robustness.py on the trained checkpoint over a CIFAR-C
+    folder whose s1-s3 repeat the clean images: its JSON, CSV rows and
+    output."""
+    trained = prefetched(_build_trained)
+    root = tmp / 'CIFAR-10-C'
+    tinydata.make_cifar_c_from_pngs(
+        str(trained['data']), str(root), corruptions=('fog', 'snow'))
+    out_file = tmp / 'robust.json'
+    out = _run([sys.executable, osp.join(TOOLS, 'test_robustness.py'),
+                trained['cfg'], str(trained['work'] / 'epoch_2.pth'),
+                '--dataset', 'CIFAR10C', '--data-root', str(root),
+                '--corruptions', 'fog', 'snow', '--num-workers', '0',
+                '--out', str(out_file)], cwd=tmp)
+    with open(out_file) as f:
+        res = json.load(f)
+    return res, (tmp / 'robust.csv').read_text().splitlines(), out
+
+
+PREFETCH.update(dist=_build_dist, robustness=_build_robustness)
+
+
+@pytest.fixture(scope='module')
+def dist(prefetched):
+    return prefetched(_build_dist)
+
+
+@pytest.fixture(scope='module')
+def robustness(prefetched):
+    return prefetched(_build_robustness)
+
+
+def test_dist_train_two_cpu_processes(dist):
+    work, out = dist
     assert osp.isfile(work / 'epoch_1.pth'), out[-4000:]
     assert 'Distributed training: True' in out
     assert "backend='gloo'" in out or "'backend': 'gloo'" in out
@@ -123,20 +169,10 @@ def test_dist_train_two_cpu_processes(trained):
                            states['ranks'][1]['torch_cpu'])
 
 
-def test_robustness_tool(trained):
+def test_robustness_tool(trained, robustness):
     """s1-s3 repeat the clean images (accuracy = tools/test.py's), s4-s5 are
     noise; the mean is the average of the table."""
-    root = trained['tmp'] / 'CIFAR-10-C'
-    tinydata.make_cifar_c_from_pngs(
-        str(trained['data']), str(root), corruptions=('fog', 'snow'))
-    out_file = trained['tmp'] / 'robust.json'
-    out = _run([sys.executable, osp.join(TOOLS, 'test_robustness.py'),
-                trained['cfg'], str(trained['work'] / 'epoch_2.pth'),
-                '--dataset', 'CIFAR10C', '--data-root', str(root),
-                '--corruptions', 'fog', 'snow', '--num-workers', '0',
-                '--out', str(out_file)], cwd=trained['tmp'])
-    with open(out_file) as f:
-        res = json.load(f)
+    res, rows, out = robustness
     with open(trained['metrics']) as f:
         clean = json.load(f)['accuracy/top1']
     assert set(res['accuracy']) == {'fog', 'snow'}
@@ -154,7 +190,6 @@ def test_robustness_tool(trained):
     assert res['corruptions'] == ['fog', 'snow']
     assert res['severities'] == [1, 2, 3, 4, 5]
     # the CSV next to the JSON: one row per (corruption, severity)
-    rows = (trained['tmp'] / 'robust.csv').read_text().splitlines()
     assert rows[0] == 'corruption,severity,top1'
     assert len(rows) == 11
     for line in rows[1:]:
@@ -267,10 +302,10 @@ def test_slurm_scripts_pass_arguments_as_given(name, tmp_path):
     assert ('out dir' in args) == (name == 'slurm_test.sh')
 
 
-def test_torch_load_compat(trained, tmp_path):
-    """The allow-list loads a resume checkpoint with weights_only=True and
-    refuses other getattr calls; without it torch >= 2.6 refuses the file."""
-    ckpt = str(trained['work'] / 'epoch_2.pth')
+def _build_torch_load_compat(tmp, prefetched):
+    """A fresh process loads the resumed checkpoint without and with the
+    allow-list and tries a getattr the allow-list refuses: its output."""
+    ckpt = str(prefetched(_build_trained)['work'] / 'epoch_2.pth')
     script = textwrap.dedent(f'''
         import pickle, torch
         try:  # before importing mmmiamix, which installs the allow-list
@@ -292,7 +327,21 @@ def test_torch_load_compat(trained, tmp_path):
         except RuntimeError:
             print('REFUSED')
         ''')
-    out = _run([sys.executable, '-c', script], cwd=tmp_path)
+    return _run([sys.executable, '-c', script], cwd=tmp)
+
+
+PREFETCH.update(loaded=_build_torch_load_compat)
+
+
+@pytest.fixture(scope='module')
+def loaded(prefetched):
+    return prefetched(_build_torch_load_compat)
+
+
+def test_torch_load_compat(loaded):
+    """The allow-list loads a resume checkpoint with weights_only=True and
+    refuses other getattr calls; without it torch >= 2.6 refuses the file."""
+    out = loaded
     import torch
     major, minor = (int(x) for x in torch.__version__.split('.')[:2])
     if (major, minor) >= (2, 6):

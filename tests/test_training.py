@@ -14,6 +14,33 @@ from mmengine.runner import Runner
 from tinydata import make_png_dataset, write_config
 
 
+class MixedBatches:
+    """Forward hook on the data preprocessor: per training batch, how many
+    rows hold the scores of two classes and how many of those rows have
+    pixels other than the unmixed (normalised first-view) batch."""
+
+    def __init__(self):
+        self.batches = []
+
+    def __call__(self, module, args, kwargs, output):
+        data = args[0] if args else kwargs['data']
+        training = args[1] if len(args) > 1 else kwargs.get('training')
+        if not training:
+            return
+        inputs = data['inputs']
+        if isinstance(inputs, (list, tuple)) and (
+                not isinstance(inputs[0], torch.Tensor)
+                or inputs[0].dim() == 4):
+            inputs = inputs[0]  # two views: the first is the one mixed
+        if isinstance(inputs, (list, tuple)):
+            inputs = torch.stack(list(inputs))
+        plain = (inputs.float() - module.mean) / module.std
+        scores = torch.stack([s.gt_score for s in output['data_samples']])
+        two = (scores > 1e-6).sum(1) == 2
+        moved = (output['inputs'] - plain).abs().flatten(1).amax(1) > 1e-4
+        self.batches.append((int(two.sum()), int((two & moved).sum())))
+
+
 def train_one_epoch(tmp_path, augment, edit=None):
     data = tmp_path / 'data'
     make_png_dataset(str(data), num_classes=3, per_class=8)
@@ -24,10 +51,18 @@ def train_one_epoch(tmp_path, augment, edit=None):
     if edit is not None:
         edit(cfg)
     runner = Runner.from_cfg(cfg)
+    record = MixedBatches()
+    runner.model.data_preprocessor.register_forward_hook(record,
+                                                         with_kwargs=True)
     runner.train()
     loss = runner.message_hub.get_scalar('train/loss').current()
     assert math.isfinite(loss)
     assert osp.isfile(osp.join(cfg.work_dir, 'epoch_1.pth'))
+    # 24 images, batches of 8: 3 training batches, each mixed (rows of two
+    # classes, 3 classes in a batch of 8), every such row with moved pixels
+    assert len(record.batches) == 3
+    for two, moved in record.batches:
+        assert two > 0 and moved == two, record.batches
     return runner
 
 

@@ -67,11 +67,9 @@ def tool():
     return module
 
 
-@pytest.fixture()
-def image_dir(tmp_path):
+def _make_images(folder):
     """Three small procedural images of different sizes and modes."""
     from PIL import Image
-    folder = tmp_path / 'images'
     folder.mkdir()
     yy, xx = np.mgrid[0:48, 0:64]
     stripes = np.stack([(xx * 4) % 256, (yy * 5) % 256,
@@ -86,14 +84,34 @@ def image_dir(tmp_path):
     return folder
 
 
-def test_cli_miamix_stages(image_dir, tmp_path):
-    out = tmp_path / 'figs'
+@pytest.fixture()
+def image_dir(tmp_path):
+    return _make_images(tmp_path / 'images')
+
+
+def _build_cli(tmp, prefetched):
+    """The command line, MiAMix stages of three images: the process and
+    its figure folder."""
+    out = tmp / 'figs'
     env = dict(os.environ, PYTHONWARNINGS='ignore')
     proc = subprocess.run([
         sys.executable, TOOL, '--method', 'MiAMix', '--images',
-        str(image_dir), '--num', '3', '--size', '64', '--seed', '1',
-        '--out-dir', str(out)
+        str(_make_images(tmp / 'images')), '--num', '3', '--size', '64',
+        '--seed', '1', '--out-dir', str(out)
     ], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    return proc, out
+
+
+PREFETCH = {'cli': _build_cli}
+
+
+@pytest.fixture(scope='module')
+def cli(prefetched):
+    return prefetched(_build_cli)
+
+
+def test_cli_miamix_stages(cli):
+    proc, out = cli
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert 'miamix_stages.png' in proc.stdout
     assert _is_png(out / 'miamix_stages.png')

@@ -199,3 +199,45 @@ def write_config(path, data_root, num_classes=3, batch_size=4, max_epochs=2,
     with open(path, 'w') as f:
         f.write(text)
     return str(path)
+
+
+# ------------------------------------------------- shared trained fixtures
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+QUICK_CONFIG = osp.join(REPO, 'configs', 'quickstart',
+                        'miamix_resnet18_digits.py')
+#: the quick start shrunk to one short epoch: 4 iterations of 16 digits,
+#: validation on 32, a log line every iteration
+QUICK_SHRINK = [
+    'train_dataloader.dataset.indices=64', 'train_dataloader.batch_size=16',
+    'val_dataloader.dataset.indices=32', 'test_dataloader.dataset.indices=32',
+    'default_hooks.logger.interval=1', 'train_cfg.val_interval=1'
+]
+
+
+def tool_env(**extra):
+    """The environment of a tool's subprocess: this checkout first on
+    PYTHONPATH, one thread (the same arithmetic in every process), no
+    warnings."""
+    env = dict(os.environ)
+    env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
+    env['OMP_NUM_THREADS'] = '1'
+    env['PYTHONWARNINGS'] = 'ignore'
+    env.update(extra)
+    return env
+
+
+def build_quick_one_epoch(tmp, prefetched=None):
+    """Train :data:`QUICK_CONFIG` one epoch (:data:`QUICK_SHRINK`) with the
+    project's tools/train.py into ``tmp/work``; return the work dir and the
+    output (tests/conftest.py prefetches it: test_quickstart.py and
+    test_stock_tools.py share it)."""
+    import subprocess
+    import sys
+    work = osp.join(str(tmp), 'work')
+    proc = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools', 'train.py'), QUICK_CONFIG,
+         '--work-dir', work, '--cfg-options', 'train_cfg.max_epochs=1'] +
+        QUICK_SHRINK, cwd=str(tmp), env=tool_env(), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, timeout=400)
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    return dict(work=work, out=proc.stdout)
