@@ -78,7 +78,8 @@ class MaskMix(MixAugment):
         perm = params['perm']
         mixed, mixed_scores, weight = blend(
             inputs, gather_partners(inputs, perm), keep, scores, perm,
-            inplace=True, sync_free=not host.host_reads_free(inputs.device))
+            inplace=True, sync_free=not host.host_reads_free(inputs.device),
+            sources=(inputs, ))
         if record is not None:
             record.update(keep=keep, partner=perm, weight=weight)
         return mixed, mixed_scores

@@ -7,7 +7,7 @@ label weights equal the pixel weights. Where ``keep`` is exactly 1 (or 0)
 the pixel is taken from the base (or the partner) image alone, so a NaN or
 Inf pixel never leaks into the other image.
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 
@@ -19,19 +19,21 @@ def needs_grad(*tensors: torch.Tensor) -> bool:
         t is not None and t.requires_grad for t in tensors)
 
 
-def gather_partners(images: torch.Tensor,
-                    index: torch.Tensor) -> torch.Tensor:
+def gather_partners(images: torch.Tensor, index: torch.Tensor,
+                    out: Optional[torch.Tensor] = None) -> torch.Tensor:
     """``images[index]`` as a new tensor in the memory format of ``images``
-    (differentiable when ``images`` requires grad)."""
+    (differentiable when ``images`` requires grad); ``out``: an empty
+    tensor like ``images`` to write it into."""
     if needs_grad(images):
         return images.index_select(0, index)
-    out = torch.empty_like(images)
+    if out is None:
+        out = torch.empty_like(images)
     return torch.index_select(images, 0, index, out=out)
 
 
 def blend_images(inputs: torch.Tensor, partners: torch.Tensor,
                  keep: torch.Tensor, *, inplace: bool = False,
-                 sync_free: bool = True) -> torch.Tensor:
+                 sync_free: bool = True, sources=None) -> torch.Tensor:
     """``keep * inputs + (1 - keep) * partners``, exact where ``keep`` is 0
     or 1: there the output is the partner (or the base) pixel alone, NaN
     and Inf included.
@@ -49,12 +51,16 @@ def blend_images(inputs: torch.Tensor, partners: torch.Tensor,
             place. Otherwise the pixels at 0 and 1 are selected with
             ``torch.where``, whose CPU kernel is slow (12 ms per select at
             64x3x224x224 on two cores, seven times the lerp).
+        sources: the batches whose values bound both ``inputs`` and
+            ``partners`` (partners gathered or resampled from them: convex
+            combinations), checked instead of the two; default both.
     Returns:
         the mixed images, dtype and memory format of ``partners``.
     """
     weight = keep.to(inputs.dtype)
     grad = needs_grad(inputs, partners, keep)
-    if inplace and not sync_free and not grad and _tame(inputs, partners):
+    if inplace and not sync_free and not grad and _tame(
+            *(sources or (inputs, partners))):
         return partners.lerp_(inputs, weight)
     mixed = torch.lerp(partners, inputs, weight)  # p + keep * (x - p)
     if grad:
@@ -85,7 +91,7 @@ def mix_scores(batch_score: torch.Tensor, partner_index: torch.Tensor,
 
 def blend(inputs: torch.Tensor, partners: torch.Tensor, keep: torch.Tensor,
           batch_score: torch.Tensor, partner_index: torch.Tensor, *,
-          inplace: bool = False, sync_free: bool = True
+          inplace: bool = False, sync_free: bool = True, sources=None
           ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Mix images and labels with the keep mask.
 
@@ -96,7 +102,7 @@ def blend(inputs: torch.Tensor, partners: torch.Tensor, keep: torch.Tensor,
         keep: float ``(B, 1, H, W)`` in [0, 1], weight of the base image.
         batch_score: ``(B, K)`` one-hot or soft scores, int or float.
         partner_index: long ``(B,)``.
-        inplace, sync_free: see :func:`blend_images`.
+        inplace, sync_free, sources: see :func:`blend_images`.
     Returns:
         ``(mixed, scores, weight)``: mixed images (dtype of inputs), float32
         scores ``(B, K)`` and the base image's label weight, float32
@@ -104,5 +110,5 @@ def blend(inputs: torch.Tensor, partners: torch.Tensor, keep: torch.Tensor,
     """
     weight = keep.to(inputs.dtype).float().mean(dim=(1, 2, 3))
     mixed = blend_images(inputs, partners, keep, inplace=inplace,
-                         sync_free=sync_free)
+                         sync_free=sync_free, sources=sources)
     return mixed, mix_scores(batch_score, partner_index, weight), weight

@@ -25,7 +25,7 @@ from typing import Dict, Optional, Sequence, Tuple
 import torch
 
 from . import host, render
-from .blend import blend_images, mix_scores
+from .blend import blend_images, mix_scores, needs_grad
 from .checks import (
     check_alpha,
     check_choice,
@@ -180,16 +180,18 @@ class MiAMix(MixAugment):
         mixed images (dtype of inputs) and float32 scores ``(B, K)``;
         ``record`` (a dict): filled with ``keep``, ``partner`` and ``weight``
         (see :class:`~.front.MixRecord`)."""
+        # The output's buffer first, where the last call's output was freed
+        # (the masks' temporaries would otherwise leave it fresh pages).
+        source = inputs if second_view is None else second_view
+        out = None if needs_grad(source) else torch.empty_like(source)
         keep = self.keep_mask(draws, inputs.shape[-2:], inputs.device)
         return self._blend(inputs, batch_score, draws, keep, second_view,
-                           record)
+                           record, out=out)
 
     def _blend(self, inputs, batch_score, draws, keep, second_view,
-               record=None, explain=False):
-        # After the masks: their temporaries and the partner batch are
-        # never alive at once.
+               record=None, explain=False, out=None):
         partners = partner_images(inputs, draws, self.view,
-                                  second_view=second_view)
+                                  second_view=second_view, out=out)
         if draws.unmixed is not None:  # kept whole, with their own label
             keep.masked_fill_(draws.unmixed.view(-1, 1, 1, 1), 1.0)
         if self.lam_merge == 'orig':
@@ -203,8 +205,14 @@ class MiAMix(MixAugment):
                 record['mixed'] = ~draws.unmixed
         if explain:
             record.update(partner_images=partners.clone(), draws=draws)
+        # partners are copies or bilinear resamples of the inputs (or of the
+        # second views): those bound their values, unless jittered
+        jitter = self.view.brightness > 0 or self.view.contrast > 0
+        sources = (inputs, partners) if jitter and second_view is None \
+            else (inputs, ) if second_view is None else (inputs, second_view)
         mixed = blend_images(inputs, partners, keep, inplace=True,
-                             sync_free=not host.host_reads_free(inputs.device))
+                             sync_free=not host.host_reads_free(inputs.device),
+                             sources=sources)
         return mixed, mix_scores(batch_score, draws.partner, weight)
 
     def mix(self, inputs: torch.Tensor, scores: torch.Tensor, *,

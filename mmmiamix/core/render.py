@@ -48,25 +48,37 @@ class FamilyRows:
             of them (the first) are warped, and whether they render as
             rows x columns (``family.axes``, smoothed factor by factor).
         smooth_axes: whether a separable part smooths any row.
+        part_rows: each part's rows in the row table, in render order.
     """
     family: Family
     members: Tuple[Tuple[MaskMethod, int, int], ...]
     rows: slice
     parts: Tuple[Tuple[Rows, int, bool], ...]
     smooth_axes: bool
+    part_rows: Tuple[Tuple[int, ...], ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Block:
+    """Full-size masks smoothed and merged together: the parts rendered
+    into it (``(family, part)`` indices, in order), their rows in the row
+    table (``rows``), and which of them the 2-D filter smooths (``smooth``:
+    positions among them; ``smooth_rows``: their rows)."""
+    parts: Tuple[Tuple[int, int], ...]
+    rows: Rows
+    smooth: Optional[Rows]
+    smooth_rows: Optional[torch.Tensor]
 
 
 @dataclass(frozen=True, eq=False)
 class Layout:
-    """How one call renders: the families in order, and for the masks of
-    every part but the constant families', concatenated: their rows
-    (``rows``, indices into the row table), and which of them the 2-D
-    filter smooths (``smooth``: positions among them; ``smooth_rows``:
-    their rows)."""
+    """How one call renders: the families in order and the blocks of their
+    full-size masks (the constant families' values go to the samples
+    directly). Where a call costs its arithmetic every part is a block of
+    its own (its masks merge as soon as they are made); where it costs its
+    launches every part joins one block (one smoothing, one merge)."""
     families: Tuple[FamilyRows, ...]
-    rows: Rows
-    smooth: Optional[Rows]
-    smooth_rows: Optional[torch.Tensor]
+    blocks: Tuple[Block, ...]
 
 
 def as_rows(index, device, total: int) -> Optional[Rows]:
@@ -112,8 +124,8 @@ def _own_family(method: MaskMethod) -> Family:
 
 def _family_rows(family, members, plan, device, arithmetic):
     """The static rows of one family's members (``(index, method, first,
-    last)`` each): its :class:`FamilyRows`, and the family's rows in render
-    order with those the 2-D filter smooths (lists into the row table)."""
+    last)`` each): its :class:`FamilyRows`, and the set of its smoothed
+    rows (in the row table)."""
     first, last = members[0][2], members[-1][3]
     indices = {index for index, _, _, _ in members}
     warped, unwarped, smoothed = [], [], set()
@@ -136,17 +148,14 @@ def _family_rows(family, members, plan, device, arithmetic):
         parts += [(warped, len(warped), False)] if warped else []
     else:
         parts = [(warped + unwarped, len(warped), False)]
-    order = [r for rows, _, sep in parts if not sep for r in rows]
-    order = [r for rows, _, sep in parts if sep for r in rows] + order
     fam = FamilyRows(
         family=family, members=tuple(m[1:] for m in members),
         rows=slice(first, last),
         parts=tuple((as_rows([r - first for r in rows], device, n), w, sep)
                     for rows, w, sep in parts),
-        smooth_axes=separable and bool(smoothed & set(unwarped)))
-    smooth_2d = [r for rows, _, sep in parts if not sep for r in rows
-                 if r in smoothed]
-    return fam, order, smooth_2d
+        smooth_axes=separable and bool(smoothed & set(unwarped)),
+        part_rows=tuple(tuple(rows) for rows, _, _ in parts))
+    return fam, smoothed
 
 
 @device_constant
@@ -160,19 +169,30 @@ def layout(plan: Plan, methods: Tuple[str, ...], device,
         family = spec.family or _own_family(spec)
         by_family.setdefault(family.name, (family, []))[1].append(
             (index, spec, first, last))
-    families, rows, smoothed = [], [], []
-    for family, members in by_family.values():
-        fam, order, smooth_2d = _family_rows(family, members, plan, device,
-                                             arithmetic)
+    families, parts = [], []
+    for f, (family, members) in enumerate(by_family.values()):
+        fam, smoothed = _family_rows(family, members, plan, device,
+                                     arithmetic)
         families.append(fam)
         if not family.constant:
-            rows += order
-            smoothed += smooth_2d
+            parts += [((f, p), rows, [] if separable else
+                       [r for r in rows if r in smoothed])
+                      for p, (rows, (_, _, separable)) in enumerate(
+                          zip(fam.part_rows, fam.parts))]
+    groups = [[part] for part in parts] if arithmetic else [parts]
+    return Layout(families=tuple(families), blocks=tuple(
+        _block(group, device, plan.rows) for group in groups if group))
+
+
+def _block(group, device, total: int) -> Block:
+    """The :class:`Block` of parts ``((family, part), rows, smoothed)``."""
+    rows = [r for _, part_rows, _ in group for r in part_rows]
+    smoothed = [r for _, _, part_smoothed in group for r in part_smoothed]
     position = {r: i for i, r in enumerate(rows)}
-    smooth = [position[r] for r in smoothed]
-    return Layout(
-        families=tuple(families), rows=as_rows(rows, device, plan.rows),
-        smooth=as_rows(smooth, device, len(rows)),
+    return Block(
+        parts=tuple(key for key, _, _ in group),
+        rows=as_rows(rows, device, total),
+        smooth=as_rows([position[r] for r in smoothed], device, len(rows)),
         smooth_rows=torch.tensor(smoothed, dtype=torch.long, device=device)
         if smoothed else None)
 
@@ -233,32 +253,43 @@ def render_family(fam: FamilyRows, draws, kernels: torch.Tensor, size,
 
 
 def full_masks(draws, lay: Layout, kernels: torch.Tensor, size,
-               augment: bool = True, constant=None) -> torch.Tensor:
-    """Every family's masks but the constant ones', concatenated in the
-    order of ``lay.rows`` and smoothed by the 2-D filter where drawn
-    (``augment``): float32 ``(n, 1, H, W)``, a new tensor (None: no such
-    family). ``constant(fam,
-    rows, values)`` takes each constant family's values (float ``(m,)``)."""
-    parts = []
-    for fam in lay.families:
-        for rows, masks in render_family(fam, draws, kernels, size, augment):
+               augment: bool = True, constant=None
+               ) -> Iterator[Tuple[Block, torch.Tensor]]:
+    """Every family's masks, block by block (:class:`Layout`): ``(block,
+    masks)``, float32 ``(n, 1, H, W)`` (a new tensor), smoothed by the 2-D
+    filter where drawn (``augment``). ``constant(fam, rows, values)``
+    takes each constant family's values (float ``(m,)``)."""
+    blocks = iter(lay.blocks)
+    block = next(blocks, None)
+    done = {}
+    for f, fam in enumerate(lay.families):
+        parts = render_family(fam, draws, kernels, size, augment)
+        for p, (rows, masks) in enumerate(parts):
             if fam.family.constant:
                 constant(fam, rows, masks.reshape(-1))
                 continue
             if masks.shape[1:] != (1, *size):
                 masks = masks.expand(-1, 1, *size)
-            parts.append(masks if fam.family.fresh else masks.clone())
-    if not parts:
-        return None
+            done[f, p] = masks if fam.family.fresh else masks.clone()
+            del masks
+            while block is not None and all(k in done for k in block.parts):
+                yield block, _smoothed(block, [done.pop(k) for k in
+                                               block.parts], draws,
+                                       kernels, augment)
+                block = next(blocks, None)
+
+
+def _smoothed(block: Block, parts, draws, kernels, augment):
+    """The block's masks, its smoothed rows filtered by the 2-D filter."""
     masks = parts[0] if len(parts) == 1 else torch.cat(parts)
     del parts
-    if augment and lay.smooth is not None:
-        kernel = kernels[draws.window[lay.smooth_rows]]
-        smoothed = smooth_masks(take(masks, lay.smooth), kernel)
-        if isinstance(lay.smooth, slice):
-            masks[lay.smooth] = smoothed
+    if augment and block.smooth is not None:
+        kernel = kernels[draws.window[block.smooth_rows]]
+        smoothed = smooth_masks(take(masks, block.smooth), kernel)
+        if isinstance(block.smooth, slice):
+            masks[block.smooth] = smoothed
         else:
-            masks.index_copy_(0, lay.smooth, smoothed)
+            masks.index_copy_(0, block.smooth, smoothed)
     return masks
 
 
@@ -289,12 +320,12 @@ def keep_mask(draws, methods, kernels, size, mask_merge: str
         _accumulate(uniform[0], take(draws.sample[fam.rows], rows), values,
                     mul, False)
 
-    masks = full_masks(draws, lay, kernels, size, constant=constant)
     keep = (torch.ones if mul else torch.zeros)(b + 1, 1, *size,
                                                 device=device)
-    if masks is not None:
-        _accumulate(keep, take(draws.sample, lay.rows), masks, mul, True)
-    del masks
+    for block, masks in full_masks(draws, lay, kernels, size,
+                                   constant=constant):
+        _accumulate(keep, take(draws.sample, block.rows), masks, mul, True)
+        del masks
     if uniform:
         factor = uniform[0].view(-1, 1, 1, 1)
         keep.mul_(factor) if mul else keep.add_(factor)
@@ -336,7 +367,7 @@ def cut_masks(draws, methods, kernels, size, augment: bool = True
         cut.index_copy_(0, take(slots[fam.rows], rows),
                         values.view(-1, 1, 1, 1).expand(-1, 1, *size))
 
-    masks = full_masks(draws, lay, kernels, size, augment, constant)
-    if masks is not None:
-        cut.index_copy_(0, take(slots, lay.rows), masks)
+    for block, masks in full_masks(draws, lay, kernels, size, augment,
+                                   constant):
+        cut.index_copy_(0, take(slots, block.rows), masks)
     return cut[:-1].view(b, k_max, *size)

@@ -88,20 +88,21 @@ class ViewConfig:
 
 
 def partner_images(inputs: torch.Tensor, draws, view: ViewConfig, *,
-                   second_view: Optional[torch.Tensor] = None
-                   ) -> torch.Tensor:
+                   second_view: Optional[torch.Tensor] = None,
+                   out: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Each sample's partner image, a new ``(B, C, H, W)`` tensor.
 
     Two-view path: taken from ``second_view``. One-view path: taken from
     ``inputs``, the self-paired samples re-augmented by ``view`` with the
     draws' ``view``; only the ``self_cap`` rows of ``draws.self_index``
     render a second view (``draws``: a :class:`~.draws.MiAMixDraws`), those
-    not self-paired putting their partner back.
+    not self-paired putting their partner back. ``out``: an empty batch
+    like the one gathered from, to write into.
     """
     partner = draws.partner
     if second_view is not None:
-        return gather_partners(second_view, partner)
-    images = gather_partners(inputs, partner)
+        return gather_partners(second_view, partner, out)
+    images = gather_partners(inputs, partner, out)
     index = draws.self_index
     if not index.numel():
         return images
