@@ -167,7 +167,8 @@ PAIRS = {
     # ------------------------------------------------------------ speed
     'aten ops': Pair(
         r'(\d+) aten ops (?:a call )?at any batch',
-        'docs/benchmarks.md', r'\| aten ops, defaults \| \d+ \| \*\*(\d+)\*\* \|'),
+        'docs/benchmarks.md',
+        r'\| aten ops, defaults \| \d+ \| \*\*(\d+)\*\* \|'),
     'aten ops, targets': Pair(
         r'(\d+) aten ops (?:a call )?at any batch',
         'docs/benchmarks.md', r'ops per sync-free call ≤ 300 at every size, '

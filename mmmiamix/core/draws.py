@@ -132,13 +132,6 @@ class MiAMixDraws:
 
 
 @device_constant
-def cumulative(weights: Tuple[float, ...], device) -> torch.Tensor:
-    """Cumulative sampling weights over their total, float64 ``(K,)``."""
-    w = torch.tensor(weights, dtype=torch.float64)
-    return (w.cumsum(0) / w.sum()).to(device)
-
-
-@device_constant
 def dirichlet_tables(alpha: float, k_max: int, device):
     """Per ``k = 1..k_max``, rows of the ratios' Dirichlet ``Dir(alpha, ..,
     alpha, k alpha)`` (0 for the inactive layers) as

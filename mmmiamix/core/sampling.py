@@ -1,4 +1,4 @@
-"""Random draws of the mixing ratios, categories and partners, on one device.
+"""Random draws of the mixing ratios (Dirichlet and Beta), on one device.
 
 Every function takes an optional ``torch.Generator`` on the target device;
 ``None`` uses torch's default generator of that device, so
@@ -13,8 +13,6 @@ and the shares no longer sum to 1.
 from typing import Optional
 
 import torch
-
-from .constants import arange
 
 Generator = Optional[torch.Generator]
 
@@ -67,37 +65,3 @@ def sample_beta(n: int, alpha: float, device,
     conc = torch.full((n, 2), float(alpha), dtype=torch.float64,
                       device=device)
     return sample_dirichlet(conc, generator)[:, 0]
-
-
-def categorical_from_uniform(cumulative: torch.Tensor,
-                             u: torch.Tensor) -> torch.Tensor:
-    """Indices drawn with probabilities ``diff(cumulative)``.
-
-    Args:
-        cumulative: float ``(K,)``, the cumulative sums of the weights
-            divided by their total (last entry 1).
-        u: uniforms in [0, 1), any shape.
-    Returns:
-        long tensor of the shape of ``u``, values in [0, K).
-    """
-    index = torch.searchsorted(cumulative, u.contiguous(), right=True)
-    return index.clamp_(max=cumulative.shape[0] - 1)
-
-
-def partners_from_uniform(u_self: torch.Tensor, u_other: torch.Tensor,
-                          p_self: float) -> torch.Tensor:
-    """Partner of each sample (paper §3.2.1) from two uniform draws.
-
-    With probability ``p_self`` the partner of ``i`` is ``i`` itself;
-    otherwise it is drawn uniformly from the other ``n - 1`` samples (with
-    ``n == 1`` there is no other, and the sample pairs with itself).
-
-    Args:
-        u_self, u_other: float ``(n,)`` uniforms in [0, 1).
-    Returns:
-        long ``(n,)`` partner indices.
-    """
-    n = u_self.shape[0]
-    index = arange(n, u_self.device)
-    offset = (u_other * (n - 1)).long().clamp_(max=max(n - 2, 0))
-    return torch.where(u_self < p_self, index, (offset + index + 1) % n)
