@@ -90,13 +90,24 @@ def _status(work, label, seed):
 
 
 def _mid_way(work):
-    """One run finished, another one part-trained (a checkpoint, not
-    done)."""
+    """One run finished, another one part-trained: a checkpoint, not done,
+    and that checkpoint's epoch validated (mmengine saves an epoch's
+    checkpoint before validating it, and a run resumed from it goes on
+    with the next epoch: a kill in between would lose one validation)."""
     states = {(m, s): _status(work, m, s) for m in METHODS for s in SEEDS}
     done = [k for k, v in states.items() if v == 'done']
-    part = [k for k, v in states.items() if v == 'running' and list(
-        (work / k[0] / f'seed_{k[1]}').glob('epoch_*.pth'))]
+    part = [k for k, v in states.items() if v == 'running' and
+            _validated_checkpoint(work / k[0] / f'seed_{k[1]}')]
     return bool(done) and bool(part)
+
+
+def _validated_checkpoint(run):
+    """Whether the run's newest checkpoint's epoch has been validated."""
+    epochs = [int(p.stem.split('_')[1]) for p in run.glob('epoch_*.pth')]
+    log = run / 'train.log'
+    if not epochs or not log.exists():
+        return False
+    return f'Epoch(val) [{max(epochs)}]' in log.read_text()
 
 
 def _build_base(tmp, prefetched):
