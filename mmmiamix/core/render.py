@@ -3,11 +3,12 @@ renders the rows its groups got (:mod:`.plan`), no more; the warped rows
 alone are warped, the smoothed rows alone smoothed, and each row's mask
 multiplies into its sample's keep mask.
 
-No host-device sync: every size is known on the host, unused rows render
-empty and land in a spare sample. The op count depends on neither the batch
-nor the image size. Unwarped boxes render (and smooth) as rows times
-columns; the other smoothed rows take one grouped 2-D convolution per
-family.
+No host-device sync: every size is known on the host, and unused rows land
+in a spare sample. The op count depends on neither the batch nor the image
+size. On the CPU unwarped boxes render (and smooth) as rows times columns
+and every render call's masks are smoothed and merged as soon as they are
+made; elsewhere all the full-size masks are smoothed by one grouped 2-D
+convolution and merged by one ``index_reduce_`` (:class:`Layout`).
 """
 import warnings
 from dataclasses import dataclass
