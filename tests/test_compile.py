@@ -5,6 +5,7 @@ no faster: docs/benchmarks.md); where it is traced whole (a GPU: here
 forced on the CPU), it adds no graph break at all. The baseline is the same
 config with a pass-through batch augment, whose wrapper (mmpretrain's, a
 numpy draw) and soft loss break the graph the same way."""
+import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
@@ -67,4 +68,19 @@ def test_traced_whole_the_call_is_one_graph(monkeypatch):
     want = aug(x, y)
     torch.testing.assert_close(got[0], want[0])
     torch.testing.assert_close(got[1], want[1])
+    torch._dynamo.reset()
+
+
+def test_single_method_augments_are_traced_on_the_cpu_too():
+    """They compile in seconds and run faster compiled: one graph, no
+    break; MiAMix and FMix, slower compiled on the CPU, break there."""
+    from mmmiamix.core import FMix, GMix, MiAMix, ResizeMix
+    x, y = torch.rand(8, 3, 16, 16), torch.eye(8)
+    for aug in (GMix(), ResizeMix()):
+        torch._dynamo.reset()
+        torch.compile(aug, fullgraph=True, backend='eager')(x, y)
+    for aug in (MiAMix(), FMix()):
+        torch._dynamo.reset()
+        with pytest.raises(Exception, match='disable'):
+            torch.compile(aug, fullgraph=True, backend='eager')(x, y)
     torch._dynamo.reset()

@@ -109,6 +109,10 @@ class MixAugment:
     #: the subclass draws ``prob`` itself (in ``mix``, storing the samples
     #: it mixed as ``record['mixed']``); else the front door does
     draws_prob: bool = False
+    #: ``torch.compile`` traces the call into the graph on the CPU too
+    #: (False: it runs eagerly inside it there, :func:`~.host.traced_whole`;
+    #: measured per augment, docs/benchmarks.md)
+    traced_on_cpu: bool = True
 
     def __init__(self, num_classes: Optional[int] = None,
                  label_smoothing: float = 0.0, prob: float = 1.0,
@@ -217,10 +221,10 @@ class MixAugment:
     def _traced(self, inputs) -> bool:
         """Whether this call runs as it is: not while ``torch.compile``
         traces it on a device whose graph should not hold it
-        (:func:`~.host.traced_whole`)."""
+        (:func:`~.host.traced_whole`, :attr:`traced_on_cpu`)."""
         return not torch.compiler.is_compiling() or \
             not isinstance(inputs, torch.Tensor) or \
-            host.traced_whole(inputs.device)
+            self.traced_on_cpu or host.traced_whole(inputs.device)
 
     def mix_recorded(self, inputs: torch.Tensor, batch_score: torch.Tensor,
                      *, generator: Generator = None, **kwargs

@@ -12,10 +12,12 @@ never which values.
   sampling grids are built by broadcasting. Elsewhere the choices with
   fewer ops win.
 - :func:`traced_whole`: under ``torch.compile`` an augment's call is traced
-  into the caller's graph, except on the CPU, where it runs eagerly (one
-  deliberate graph break): inductor takes tens of seconds to compile it
-  there and its compiled call is no faster than the eager one
-  (docs/benchmarks.md, "Under torch.compile").
+  into the caller's graph, except on the CPU for the augments that say so
+  (``MixAugment.traced_on_cpu = False``: MiAMix and FMix), which run
+  eagerly there (one deliberate graph break): inductor takes tens of
+  seconds to compile MiAMix on the CPU and neither compiled call is faster
+  than the eager one (docs/benchmarks.md, "Under torch.compile"); the
+  single-method augments compile in seconds and run faster compiled.
 """
 import torch
 
@@ -33,7 +35,7 @@ def arithmetic_bound(device: torch.device) -> bool:
 
 
 def traced_whole(device: torch.device) -> bool:
-    """Whether ``torch.compile`` traces an augment's call on ``device``
-    into the graph (else the call runs eagerly): everywhere but on the
-    CPU."""
+    """Whether ``torch.compile`` traces every augment's call on ``device``
+    into the graph: everywhere but on the CPU (there, only those with
+    ``traced_on_cpu``)."""
     return device.type != 'cpu'

@@ -49,6 +49,8 @@ class MiAMix(MixAugment):
 
     ``prob`` is drawn with the other draws of :meth:`sample`: a sample
     left unmixed keeps its image and label through a keep mask of 1.
+    Under ``torch.compile`` on the CPU the call runs eagerly inside the
+    graph (:attr:`traced_on_cpu` False: docs/benchmarks.md).
 
     Call as ``mixed, scores = aug(inputs, targets)`` or, on the two-view
     path, ``aug(inputs, targets, second_view=views)``.
@@ -87,6 +89,9 @@ class MiAMix(MixAugment):
             every augment, see :class:`~.front.MixAugment`.
     """
 
+    draws_prob = True
+    traced_on_cpu = False
+
     def __init__(self, alpha: float = 2.0, k_max: int = 2,
                  layer_weights: Optional[Sequence[float]] = None,
                  methods: Sequence[str] = DEFAULT_METHODS,
@@ -104,7 +109,6 @@ class MiAMix(MixAugment):
                  label_smoothing: float = 0.0, prob: float = 1.0,
                  check_values: bool = False):
         super().__init__(num_classes, label_smoothing, prob, check_values)
-        self.draws_prob = True
         self.alpha = check_alpha('alpha', alpha)
         self.k_max = _check_k_max(k_max)
         self.layer_weights = check_weights(
